@@ -1,0 +1,245 @@
+"""The sandbox: copies, commands, edits, database views, isolation and cleanup."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+
+from helpers.sandbox import Sandbox, SandboxError, condense_tracebacks, project_dir, sanitize
+
+BOOK_FIELD = "    published = models.DateField(null=True, blank=True)\n"
+
+
+def test_copy_has_only_the_chosen_apps_and_never_the_repository(tmp_path):
+    with Sandbox(["authors"]) as sb:
+        assert (sb.root / "manage.py").is_file()
+        assert (sb.root / "authors" / "models.py").is_file()
+        assert not (sb.root / "books").exists()
+        assert project_dir() not in sb.root.parents
+        result = sb.run("showmigrations", "authors")
+        assert result.ok, result
+        assert "[ ] 0001_initial" in result.stdout
+        assert "books" not in sb.run("showmigrations").stdout
+
+
+def test_unknown_app_is_refused_with_the_known_ones():
+    with pytest.raises(SandboxError, match=r"Unknown app 'bookz'.*authors, books"):
+        Sandbox(["bookz"])
+
+
+def test_run_reports_output_and_exit_status(sandbox):
+    migrate = sandbox.run("migrate")
+    assert migrate.ok
+    assert "Applying books.0001_initial... OK" in migrate.stdout
+    failed = sandbox.run("migrate", "books", "0009")
+    assert failed.returncode == 1
+    assert "Cannot find a migration matching '0009'" in failed.stderr
+    assert repr(failed).splitlines()[0] == "$ python manage.py migrate books 0009"
+    assert repr(failed).splitlines()[-1] == "[exit status 1]"
+    with pytest.raises(Exception, match="exited with status 1"):
+        failed.check()
+
+
+def test_unknown_command_raises_and_sandbox_stays_usable(sandbox):
+    with pytest.raises(SandboxError, match="Unknown management command 'makemigration'.*makemigrations"):
+        sandbox.run("makemigration")
+    assert sandbox.run("check").ok
+
+
+def test_edit_shows_a_diff_and_makemigrations_sees_it(sandbox):
+    diff = sandbox.edit("books/models.py", BOOK_FIELD, BOOK_FIELD + "    isbn = models.CharField(max_length=13, blank=True)\n")
+    assert "+    isbn = models.CharField(max_length=13, blank=True)" in repr(diff)
+    assert repr(diff).startswith("--- a/books/models.py\n+++ b/books/models.py")
+    made = sandbox.run("makemigrations", "books", "--name", "book_isbn")
+    assert made.ok, made
+    assert "books/migrations/0002_book_isbn.py" in made.stdout
+    assert "+ Add field isbn to book" in made.stdout
+    assert "AddField" in sandbox.read("books/migrations/0002_book_isbn.py")
+    assert sandbox.migration_files("books") == ["0001_initial", "0002_book_isbn"]
+
+
+def test_edit_refuses_missing_or_ambiguous_text_and_changes_nothing(sandbox):
+    before = sandbox.read("books/models.py")
+    with pytest.raises(SandboxError, match="not found in books/models.py"):
+        sandbox.edit("books/models.py", "no such text", "x")
+    with pytest.raises(SandboxError, match=r"found \d+ times \(make it unique\)"):
+        sandbox.edit("books/models.py", "models.", "x.")
+    with pytest.raises(SandboxError, match=r"No file books/modelz.py.*models.py"):
+        sandbox.edit("books/modelz.py", "a", "b")
+    with pytest.raises(SandboxError, match="outside the sandbox"):
+        sandbox.write("../escape.py", "x = 1\n")
+    assert sandbox.read("books/models.py") == before
+
+
+def test_write_rename_delete(sandbox):
+    created = sandbox.write("books/notes.py", "NOTE = 1\n")
+    assert repr(created).startswith("--- /dev/null\n+++ b/books/notes.py")
+    assert sandbox.rename("books/notes.py", "books/remarks.py") == "renamed books/notes.py -> books/remarks.py"
+    with pytest.raises(SandboxError, match="already exists"):
+        sandbox.rename("books/remarks.py", "books/models.py")
+    deleted = sandbox.delete("books/remarks.py")
+    assert "+++ /dev/null" in repr(deleted)
+    assert not sandbox.path("books/remarks.py").exists()
+
+
+def test_an_edit_is_seen_even_when_a_stale_bytecode_cache_exists(sandbox):
+    # Import the models once in a subprocess that writes bytecode, then make an
+    # edit of the same size within the same second: the edit must win.
+    env = {**sandbox.env}
+    env.pop("PYTHONDONTWRITEBYTECODE")
+    subprocess.run([sys.executable, "-c", "import books.models"], cwd=sandbox.root, env=env, check=False)
+    sandbox.edit("books/models.py", "max_length=100", "max_length=101")
+    assert "Alter field title on book" in sandbox.run("makemigrations", "--dry-run").stdout
+
+
+def test_database_views(sandbox):
+    assert len(sandbox.applied()) == 0
+    sandbox.run("migrate").check()
+    sandbox.run("loaddata", "authors", "books").check()
+    assert "books_book" in sandbox.tables().column("table")
+    columns = sandbox.columns("books_book").as_dicts()
+    assert [c["column"] for c in columns] == ["id", "title", "published", "author_id"]
+    assert columns[0]["primary key"] is True
+    assert columns[1]["type"] == "varchar(100)"
+    rows = sandbox.rows("books_book", columns=["id", "title"])
+    assert rows.rows[0] == (1, "A Wizard of Earthsea")
+    assert len(rows) == sandbox.count("books_book") == 5
+    assert ("books", "0001_initial") in [tuple(r) for r in sandbox.applied("books")]
+    assert "(5 rows)" in repr(rows)
+    assert "<td>A Wizard of Earthsea</td>" in rows._repr_html_()
+    with pytest.raises(SandboxError, match="No table 'books_bok'.*books_book"):
+        sandbox.rows("books_bok")
+    with pytest.raises(SandboxError, match="No column 'isbn'"):
+        sandbox.rows("books_book", columns=["isbn"])
+
+
+def test_shell_runs_code_with_the_project_loaded(sandbox):
+    sandbox.run("migrate").check()
+    sandbox.run("loaddata", "authors").check()
+    result = sandbox.shell(
+        """
+        from authors.models import Author
+        print(sorted(Author.objects.values_list("name", flat=True))[0])
+        """
+    )
+    assert result.ok, result
+    assert result.stdout.strip().endswith("Octavia E. Butler")
+
+
+def test_outputs_never_show_machine_paths(sandbox):
+    sandbox.write("books/migrations/0002_broken.py", textwrap.dedent("""
+        from django.db import migrations
+
+        def boom(apps, schema_editor):
+            raise RuntimeError("boom")
+
+        class Migration(migrations.Migration):
+            dependencies = [("books", "0001_initial")]
+            operations = [migrations.RunPython(boom)]
+    """))
+    result = sandbox.run("migrate")
+    assert result.returncode == 1
+    text = repr(result)
+    assert str(sandbox.root) not in text
+    assert 'File "<sandbox>/books/migrations/0002_broken.py"' in text
+    assert "RuntimeError: boom" in text
+    assert "frames in Django and Python ...]" in text
+    assert "/site-packages/" not in text
+
+
+def test_condense_tracebacks_keeps_project_frames():
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "<sandbox>/manage.py", line 22, in <module>\n    main()\n'
+        '  File "<site-packages>/django/core/management/__init__.py", line 1, in x\n    y()\n'
+        '    ^^^\n'
+        '  File "<python>/runpy.py", line 2, in z\n    w()\n'
+        '  File "<sandbox>/books/models.py", line 3, in <module>\n    boom()\n'
+        "RuntimeError: boom\n"
+    )
+    assert condense_tracebacks(text) == (
+        "Traceback (most recent call last):\n"
+        '  File "<sandbox>/manage.py", line 22, in <module>\n    main()\n'
+        "  [... 2 frames in Django and Python ...]\n"
+        '  File "<sandbox>/books/models.py", line 3, in <module>\n    boom()\n'
+        "RuntimeError: boom\n"
+    )
+
+
+def test_sanitize_replaces_site_packages_and_sandbox(tmp_path):
+    import django
+
+    django_dir = str(Path(django.__file__).parent)
+    assert sanitize(f"{django_dir}/db/x.py and {tmp_path}/a", tmp_path) == (
+        "<site-packages>/django/db/x.py and <sandbox>/a"
+    )
+
+
+def test_reset_restores_committed_files_and_empty_database(sandbox):
+    sandbox.run("migrate").check()
+    sandbox.write("books/extra.py", "X = 1\n")
+    sandbox.reset()
+    assert not sandbox.path("books/extra.py").exists()
+    assert len(sandbox.applied()) == 0
+    assert sandbox.run("migrate").ok
+
+
+def test_parallel_sandboxes_do_not_touch_each_other():
+    with Sandbox(["authors", "books"]) as one, Sandbox(["authors", "books"]) as two:
+        assert one.root != two.root
+        assert one._database_settings() != two._database_settings()
+        one.edit("books/models.py", BOOK_FIELD, BOOK_FIELD + "    isbn = models.CharField(max_length=13, default='')\n")
+        one.run("makemigrations", "books", "--name", "isbn").check()
+        results = {}
+        threads = [
+            threading.Thread(target=lambda s=s, k=k: results.__setitem__(k, s.run("migrate")))
+            for k, s in (("one", one), ("two", two))
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results["one"].ok and results["two"].ok
+        assert "isbn" in one.columns("books_book").column("column")
+        assert "isbn" not in two.columns("books_book").column("column")
+        assert two.migration_files("books") == ["0001_initial"]
+
+
+def test_close_removes_folder_and_database_even_after_a_failure():
+    sb = Sandbox(["authors"])
+    root, db = sb.root, sb.db
+    sb.run("migrate").check()
+    with pytest.raises(SandboxError):
+        sb.edit("authors/models.py", "nope", "x")
+    sb.close()
+    sb.close()  # twice is fine
+    assert not root.exists()
+    if db.backend == "postgresql":
+        from helpers.sandbox import _pg_admin_connection
+
+        with _pg_admin_connection(db.server_url) as conn:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchall()
+        assert found == []
+    with pytest.raises(SandboxError, match="closed"):
+        sb.run("check")
+
+
+def test_leftovers_of_a_killed_process_are_swept_at_next_start():
+    code = "from helpers.sandbox import Sandbox; import os; sb = Sandbox(['authors']); print(sb.root, sb.db.name, flush=True); os._exit(0)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
+    root, name = out.stdout.split()
+    assert Path(root).exists(), "a process killed without cleanup leaves its sandbox behind"
+    with Sandbox(["authors"]):
+        assert not Path(root).exists()
+        if name != "None":
+            from helpers.sandbox import _pg_admin_connection, _postgres_server_url
+
+            with _pg_admin_connection(_postgres_server_url(None)) as conn:
+                rows = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
+            assert rows == []

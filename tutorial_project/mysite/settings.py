@@ -1,0 +1,88 @@
+"""Settings of the kit's tutorial project.
+
+A plain Django 5.2 project. The database is read from the environment so
+that the same project can run in many throwaway copies at once (one per
+notebook and per test worker):
+
+``DATABASE_URL``
+    The database, in URL form (``sqlite:///path/to/db.sqlite3`` or
+    ``postgres://user@127.0.0.1:5432/kit``). Default: ``db.sqlite3`` next to
+    ``manage.py``.
+
+Each chapter's sandbox copies only the apps that chapter uses, so that what
+you see (``showmigrations``, ``migrate`` output) is about that chapter only:
+an app of ``KIT_APPS`` whose folder is not next to ``manage.py`` is simply
+not installed.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A development-only key: this project never runs outside the kit.
+SECRET_KEY = "django-insecure-teaching-kit-not-for-production"
+DEBUG = True
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+# The kit's apps. A chapter's sandbox copies only some of them; those present are installed.
+KIT_APPS = [app for app in ["authors", "books"] if (BASE_DIR / app / "apps.py").is_file()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    # The kit's management commands (check_reversible, move_model, ...).
+    "helpers",
+    *KIT_APPS,
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mysite.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "mysite.wsgi.application"
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+
+AUTH_PASSWORD_VALIDATORS = []
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,0 +1,8 @@
+"""URLconf of the tutorial project: the admin, and nothing else."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
