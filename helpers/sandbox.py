@@ -708,6 +708,16 @@ class Sandbox:
                 ]
         return Table(["column", "type", "null", "primary key"], rows, title=table)
 
+    def schema(self, prefix: str = "") -> Table:
+        """Every column of every table starting with ``prefix``: table, column, type, null."""
+        rows = [
+            (table, *column[:3])
+            for table in self._table_names()
+            if table.startswith(prefix)
+            for column in self.columns(table)
+        ]
+        return Table(["table", "column", "type", "null"], rows)
+
     def rows(self, table: str, *, columns: Sequence[str] | None = None, limit: int | None = None) -> Table:
         """The rows of ``table`` ordered by primary key (optionally some ``columns`` only)."""
         table = self._known_table(table)
