@@ -79,6 +79,7 @@ import hashlib
 import importlib
 import importlib.util
 import io
+import os
 import sqlite3
 import sys
 import threading
@@ -124,10 +125,20 @@ class HarnessStateError(RuntimeError):
 # --- migration files: fingerprint and reloading -----------------------------------------------
 
 _file_digests: dict[str, str] = {}
+_file_stats: dict[str, tuple[int, int, int]] = {}
+
+
+_packages_cache: dict[str, list[tuple[str, list[Path]]]] = {}
 
 
 def _migration_packages() -> list[tuple[str, list[Path]]]:
     """(module name, folders) of the migrations package of every installed app that has one."""
+    from django.conf import settings
+
+    cache_key = repr(([c.name for c in global_apps.get_app_configs()], settings.MIGRATION_MODULES))
+    cached = _packages_cache.get(cache_key)
+    if cached is not None and all(folder.is_dir() for _, folders in cached for folder in folders):
+        return cached
     packages = []
     for app_config in global_apps.get_app_configs():
         module_name, _explicit = MigrationLoader.migrations_module(app_config.label)
@@ -140,6 +151,8 @@ def _migration_packages() -> list[tuple[str, list[Path]]]:
         if spec is None or not spec.submodule_search_locations:
             continue
         packages.append((module_name, [Path(p) for p in spec.submodule_search_locations]))
+    _packages_cache.clear()
+    _packages_cache[cache_key] = packages
     return packages
 
 
@@ -156,12 +169,22 @@ def migration_fingerprint() -> str:
     for module_name, folders in _migration_packages():
         digest.update(module_name.encode() + b"\0")
         for folder in folders:
-            for path in sorted(folder.glob("*.py")):
-                data = path.read_bytes()
-                file_digest = hashlib.sha256(data).hexdigest()
-                digest.update(path.name.encode() + b"\0" + file_digest.encode())
-                key = str(path)
+            entries = sorted(
+                (e for e in os.scandir(folder) if e.name.endswith(".py") and e.is_file()),
+                key=lambda e: e.name,
+            )
+            for entry in entries:
+                path = Path(entry.path)
+                key = entry.path
+                stat = entry.stat()
+                signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
                 previous = _file_digests.get(key)
+                if previous is not None and _file_stats.get(key) == signature:
+                    digest.update(path.name.encode() + b"\0" + previous.encode())
+                    continue  # unchanged since it was last read: no need to read it again
+                _file_stats[key] = signature
+                file_digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest.update(path.name.encode() + b"\0" + file_digest.encode())
                 if previous == file_digest:
                     continue
                 if previous is None:
@@ -176,6 +199,24 @@ def migration_fingerprint() -> str:
     if changed_listing:
         importlib.invalidate_caches()
     return digest.hexdigest()
+
+
+def _changed_files(migrations: Iterable[Migration]) -> list[str]:
+    """The files of ``migrations`` that changed since :func:`migration_fingerprint` read them."""
+    changed = []
+    for migration in migrations:
+        module = sys.modules.get(type(migration).__module__)
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        try:
+            stat = os.stat(path)
+        except OSError:
+            changed.append(Path(path).name)
+            continue
+        if _file_stats.get(path) != (stat.st_mtime_ns, stat.st_size, stat.st_ino):
+            changed.append(Path(path).name)
+    return changed
 
 
 # --- targets ----------------------------------------------------------------------------------
@@ -441,9 +482,11 @@ class _Snapshot:
     handle: Any
     state: ProjectState
     later_all_atomic: bool = True  # every migration not applied in the snapshot is atomic
+    applied: frozenset[tuple[str, str]] = frozenset()
 
 
 _snapshots: dict[str, _Snapshot] = {}
+_full_plans: dict[int, list[tuple[Migration, bool]]] = {}
 _loaders: dict[str, MigrationLoader] = {}
 
 
@@ -520,6 +563,7 @@ class MigrationHarness:
         self._scratch: BaseDatabaseWrapper | None = None
         self._state: ProjectState | None = None
         self._loader: MigrationLoader | None = None
+        self._applied: set[tuple[str, str]] = set()
         self._closed = False
 
     # -- life cycle
@@ -618,6 +662,7 @@ class MigrationHarness:
                 )
             self._install(self._backend.restore(snapshot.handle))
             self._loader = loader
+            self._applied = set(snapshot.applied)
             self._state = snapshot.state
             return snapshot.state.apps
 
@@ -669,11 +714,16 @@ class MigrationHarness:
             )
         return self._state
 
-    def _executor(self, wrapper: BaseDatabaseWrapper, loader: MigrationLoader) -> MigrationExecutor:
+    def _executor(
+        self, wrapper: BaseDatabaseWrapper, loader: MigrationLoader, applied: set[tuple[str, str]]
+    ) -> MigrationExecutor:
         """An executor on ``wrapper`` reusing the graph built from the files.
 
         The graph does not depend on what is applied unless a squashed
-        migration replaces others; then a new loader reads it from the database.
+        migration replaces others (then a new loader reads it from the
+        database); nor is ``applied`` read from the database: the harness
+        knows it (the snapshot's, then each plan's), so that a test's cost
+        does not grow with the number of migrations before X.
         """
         if loader.replacements:
             return MigrationExecutor(wrapper, self._between_migrations)
@@ -683,7 +733,7 @@ class MigrationHarness:
         executor.recorder = MigrationRecorder(wrapper)
         executor.loader = copy.copy(loader)
         executor.loader.connection = wrapper
-        executor.loader.applied_migrations = executor.recorder.applied_migrations()
+        executor.loader.applied_migrations = dict.fromkeys(applied)
         return executor
 
     def _build_snapshot(
@@ -698,7 +748,7 @@ class MigrationHarness:
         scratch = self._backend.fresh()
         try:
             connections[self.database] = scratch
-            executor = self._executor(scratch, loader)
+            executor = self._executor(scratch, loader, set())
             plan = executor.migration_plan(resolved)
             state = self._run(executor, resolved, plan, executor._create_project_state())
         except BaseException:
@@ -706,10 +756,14 @@ class MigrationHarness:
             self._backend.release(scratch)
             raise
         connections[self.database] = self._original
+        # Render the models at X once, completely, so that tests never re-render them.
+        state.clear_delayed_apps_cache()
+        state.apps  # noqa: B018
+        state.is_delayed = False
         handle = self._backend.keep(scratch, key)
         applied = {(m.app_label, m.name) for m, _ in plan}
         later_all_atomic = all(m.atomic for k, m in loader.graph.nodes.items() if k not in applied)
-        snapshot = _Snapshot(key, group, self._backend, handle, state, later_all_atomic)
+        snapshot = _Snapshot(key, group, self._backend, handle, state, later_all_atomic, frozenset(applied))
         _snapshots[key] = snapshot
         return snapshot
 
@@ -724,7 +778,29 @@ class MigrationHarness:
         quiet = {"verbosity": 0, "interactive": False, "db": self.database, "stdout": io.StringIO()}
         if self.signals:
             emit_pre_migrate_signal(apps=pre_state.apps, plan=plan, **quiet)
-        post_state = executor.migrate(targets, plan=plan, state=pre_state.clone())
+        if not plan:
+            post_state = pre_state.clone()
+        elif executor.loader.replacements:
+            post_state = executor.migrate(targets, plan=plan, state=pre_state.clone())
+        else:  # what MigrationExecutor.migrate does, with the full plan computed once per graph
+            full_plan = _full_plans.get(id(executor.loader.graph))
+            if full_plan is None:
+                _full_plans.clear()
+                full_plan = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
+                _full_plans[id(executor.loader.graph)] = full_plan
+            executor.recorder.ensure_schema()
+            if plan[0][1]:
+                post_state = executor._migrate_all_backwards(plan, full_plan, fake=False)
+            else:
+                post_state = executor._migrate_all_forwards(
+                    pre_state.clone(), plan, full_plan, fake=False, fake_initial=False
+                )
+        for migration, is_backwards in plan:
+            key = (migration.app_label, migration.name)
+            if is_backwards:
+                self._applied.discard(key)
+            else:
+                self._applied.add(key)
         post_state.clear_delayed_apps_cache()
         post_apps = post_state.apps
         with post_apps.bulk_update():
@@ -745,14 +821,15 @@ class MigrationHarness:
             state = self._require_started()
             assert self._scratch is not None
             assert self._loader is not None
-            fingerprint = migration_fingerprint()
-            if self._loader is not _loaders.get(fingerprint):
-                raise HarnessStateError(
-                    "A migration file changed since start(): call start() again to use the new files."
-                )
             resolved = _resolve(self._loader, targets)
-            executor = self._executor(self._scratch, self._loader)
+            executor = self._executor(self._scratch, self._loader, self._applied)
             plan = executor.migration_plan(resolved)
+            changed = _changed_files(m for m, _ in plan)
+            if changed or self._loader not in _loaders.values():
+                raise HarnessStateError(
+                    f"A migration file changed since start() ({', '.join(changed) or 'another one'}): "
+                    "call start() again to use the new files."
+                )
             where = "backwards" if backwards else "forwards"
             if not plan:
                 raise InvalidMigrationPlan(
