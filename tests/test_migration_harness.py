@@ -24,8 +24,10 @@ from django.db.migrations.exceptions import (
 )
 from django.db.models.signals import post_migrate, pre_migrate
 
+from helpers import pytest_plugin
 from helpers.migration_harness import HarnessStateError, MigrationHarness, MigrationTestCase
-from helpers.pytest_plugin import migration_harness  # noqa: F401  (the fixture)
+
+migration_harness = pytest_plugin.migration_harness  # the fixture, as a project gets it
 
 ROSTER = Path(__file__).resolve().parent.parent / "tutorial_project" / "roster" / "migrations"
 X = ("roster", "0002_person_name")
@@ -310,16 +312,16 @@ class CombineNamesTests(MigrationTestCase):
         Person = self.old_apps.get_model("roster", "Person")
         Person.objects.create(first_name="Ada", last_name="Lovelace")
         Person = self.migrate_forwards().get_model("roster", "Person")
-        self.assertEqual(list(Person.objects.values_list("name", flat=True)), ["Ada Lovelace"])
+        assert list(Person.objects.values_list("name", flat=True)) == ["Ada Lovelace"]
 
     def test_starts_empty_again_and_goes_back(self):
         Person = self.old_apps.get_model("roster", "Person")
-        self.assertEqual(Person.objects.count(), 0)
+        assert Person.objects.count() == 0
         Person.objects.create(first_name="Grace", last_name="Hopper")
         self.migrate_forwards()
         Person = self.migrate_backwards().get_model("roster", "Person")
-        self.assertEqual(Person.objects.get().first_name, "Grace")
+        assert Person.objects.get().first_name == "Grace"
 
     def test_the_test_database_is_back_after_each_test(self):
         self.harness.close()
-        self.assertEqual(columns("roster_person"), ["id", "name"])
+        assert columns("roster_person") == ["id", "name"]

@@ -52,3 +52,6 @@ class Entry(models.Model):
     class Meta:
         ordering = ["booked_on", "id"]
         indexes = [models.Index(fields=["booked_on"], name="ledger_entry_booked_on_idx")]
+
+    def __str__(self):
+        return f"{self.account} {self.amount}"
