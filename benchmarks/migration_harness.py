@@ -1,0 +1,201 @@
+"""Benchmark: testing one data migration with helpers.migration_harness vs django-test-migrations.
+
+    .venv/bin/python benchmarks/migration_harness.py [--tests 20] [--depths 0,40,120] [--depth-tests 5]
+
+Both tools run the same test of the tutorial project's ``roster.0003_combine_names``
+data migration (Django's guide's ``combine_names``): put the database at
+``roster.0002_person_name``, create 10 people with the historical model,
+migrate to ``roster.0003_combine_names``, check every combined name.
+
+* django-test-migrations 1.7.0 the documented way: ``Migrator()``,
+  ``apply_initial_migration``, ``apply_tested_migration``, ``reset()`` after
+  each test (what its pytest fixture and ``MigratorTestCase`` do).
+* this kit's ``MigrationHarness``: ``start``, ``forwards``, ``close``. Its
+  total includes building the snapshot in the first test.
+
+Table 1 runs the same N tests of each in one process on the kit's own project
+(contrib apps + authors, books, ledger with 16 migrations, roster with 4: 40
+migrations). Table 2 puts K extra migrations before X (an app whose K
+migrations ``roster.0001`` then depends on, in a temporary copy of the project)
+and shows the per-test cost of each tool: the harness's stays flat.
+
+Each measurement runs in a fresh interpreter on SQLite's in-memory test
+database (``DATABASE_URL`` is ignored); not part of the test command.
+"""
+
+# ruff: noqa: RUF001
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = ROOT / "tutorial_project"
+X = ("roster", "0002_person_name")
+Y = ("roster", "0003_combine_names")
+PEOPLE = [(f"First{i}", f"Last{i}") for i in range(10)]
+
+
+# --- one measurement (in a child interpreter) ---------------------------------------------
+
+
+def one_test_harness(harness_cls) -> None:
+    with harness_cls(signals=False) as harness:
+        Person = harness.start(X).get_model("roster", "Person")
+        Person.objects.bulk_create(Person(first_name=f, last_name=s) for f, s in PEOPLE)
+        Person = harness.forwards(Y).get_model("roster", "Person")
+        names = sorted(Person.objects.values_list("name", flat=True))
+        assert names == sorted(f"{f} {s}" for f, s in PEOPLE), names
+
+
+def one_test_dtm(migrator_cls) -> None:
+    migrator = migrator_cls()
+    try:
+        old = migrator.apply_initial_migration(X)
+        Person = old.apps.get_model("roster", "Person")
+        Person.objects.bulk_create(Person(first_name=f, last_name=s) for f, s in PEOPLE)
+        new = migrator.apply_tested_migration(Y)
+        Person = new.apps.get_model("roster", "Person")
+        names = sorted(Person.objects.values_list("name", flat=True))
+        assert names == sorted(f"{f} {s}" for f, s in PEOPLE), names
+    finally:
+        migrator.reset()
+
+
+def child(project: Path, tests: int) -> dict:
+    sys.path.insert(0, str(project))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+    os.environ.pop("DATABASE_URL", None)
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django_test_migrations.migrator import Migrator
+
+    from helpers.migration_harness import MigrationHarness
+
+    connection.creation.create_test_db(verbosity=0)
+    loader = MigrationLoader(None)
+    before_x = len(loader.graph.forwards_plan(X)) - 1
+    result = {"migrations": len(loader.graph.nodes), "before_x": before_x}
+    for name, run in (("harness", lambda: one_test_harness(MigrationHarness)),
+                      ("dtm", lambda: one_test_dtm(Migrator))):  # fmt: skip
+        times = []
+        for _ in range(tests):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        result[name] = times
+    return result
+
+
+# --- project variants ---------------------------------------------------------------------
+
+
+def variant(depth: int, folder: Path) -> Path:
+    """A copy of the project where roster.0001 depends on an app with ``depth`` migrations."""
+    project = folder / f"project_{depth}"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+    if depth == 0:
+        return project
+    app = project / "filler"
+    (app / "migrations").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "migrations" / "__init__.py").write_text("")
+    (app / "apps.py").write_text(
+        "from django.apps import AppConfig\n\n\nclass FillerConfig(AppConfig):\n"
+        '    default_auto_field = "django.db.models.BigAutoField"\n    name = "filler"\n'
+    )
+    fields = "".join(f"    f{i} = models.IntegerField(default=0)\n" for i in range(2, depth + 1))
+    models = f"from django.db import models\n\n\nclass Filler(models.Model):\n{fields or '    pass'}\n"
+    (app / "models.py").write_text(models)
+    head = "from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n"
+    (app / "migrations" / "0001_initial.py").write_text(
+        head + "    initial = True\n    dependencies = []\n    operations = [migrations.CreateModel("
+        "name='Filler', fields=[('id', models.BigAutoField(auto_created=True, primary_key=True, "
+        "serialize=False, verbose_name='ID'))])]\n"
+    )
+    for i in range(2, depth + 1):
+        (app / "migrations" / f"{i:04d}_f{i}.py").write_text(
+            head + f"    dependencies = [('filler', '{i - 1:04d}_{'initial' if i == 2 else f'f{i - 1}'}')]\n"
+            f"    operations = [migrations.AddField('filler', 'f{i}', models.IntegerField(default=0))]\n"
+        )
+    last = "0001_initial" if depth == 1 else f"{depth:04d}_f{depth}"
+    initial = project / "roster" / "migrations" / "0001_initial.py"
+    depends = f"dependencies = [\n        ('filler', '{last}'),\n"
+    initial.write_text(initial.read_text().replace("dependencies = [\n", depends, 1))
+    settings = project / "mysite" / "settings.py"
+    settings.write_text(settings.read_text().replace('"ledger", "roster"]', '"ledger", "roster", "filler"]'))
+    return project
+
+
+def measure(project: Path, tests: int) -> dict:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", str(project), "--tests", str(tests)],
+        capture_output=True, text=True, env=env, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = ["| " + " | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
+    return "\n".join([line, sep, *body])
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=20)
+    parser.add_argument("--depths", default="0,40,120")
+    parser.add_argument("--depth-tests", type=int, default=5)
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(Path(args.child), args.tests)))
+        return
+
+    main_run = measure(PROJECT, args.tests)
+    h, d = main_run["harness"], main_run["dtm"]
+    print(f"Table 1: the same {args.tests} tests of roster.0003_combine_names on the kit's project "
+          f"({main_run['migrations']} migrations; {main_run['before_x']} before X), SQLite\n")  # fmt: skip
+    rows = [
+        ["MigrationHarness", ms(sum(h)), ms(h[0]), ms(statistics.median(h[1:] or h)), "1.0×"],
+        ["django-test-migrations", ms(sum(d)), ms(d[0]), ms(statistics.median(d[1:] or d)),
+         f"{sum(d) / sum(h):.1f}×"],
+    ]  # fmt: skip
+    print(table(["tool", "total", "first test", "per test (median of the rest)", "total vs harness"], rows))
+    print(f"\nMigrationHarness is {sum(d) / sum(h):.1f}× faster in total.\n")
+
+    depths = [int(x) for x in args.depths.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mh-bench-") as folder:
+        for depth in depths:
+            run = measure(variant(depth, Path(folder)), args.depth_tests)
+            hm = statistics.median(run["harness"][1:] or run["harness"])
+            dm = statistics.median(run["dtm"][1:] or run["dtm"])
+            rows.append([str(run["before_x"]), str(run["migrations"]), ms(hm), ms(dm), f"{dm / hm:.1f}×"])
+    print(f"Table 2: per-test cost vs migrations before X (median of {args.depth_tests - 1} tests "
+          "after the first), SQLite\n")  # fmt: skip
+    print(table(["migrations before X", "migrations in project", "MigrationHarness",
+                 "django-test-migrations", "ratio"], rows))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,908 @@
+"""Test a data migration in milliseconds: the database at X, your rows, migrate to Y, assert.
+
+A data migration is the riskiest code of a Django project and the least
+tested, because testing it is slow: the usual tool drops every table and
+replays the whole migration history for every test. This harness replays the
+history **once** per starting point and keeps a *snapshot* of the database
+there; every test restores that snapshot (a page copy on SQLite, a template
+database on PostgreSQL) and runs only the migrations under test::
+
+    harness = MigrationHarness()
+    old = harness.start(("roster", "0002_person_name"))      # the database at X
+    old.get_model("roster", "Person").objects.create(first_name="Ada", last_name="Lovelace")
+    new = harness.forwards(("roster", "0003_combine_names"))  # migrate to Y
+    assert new.get_model("roster", "Person").objects.get().name == "Ada Lovelace"
+    harness.backwards(("roster", "0002_person_name"))        # and back again
+    harness.close()
+
+``start``, ``forwards`` and ``backwards`` return the **historical** models at
+that point (``apps.get_model(...)``, as inside a ``RunPython`` function),
+never your current ``models.py``.
+
+Where the harness works
+    On a *scratch database of its own*, configured like the connection it
+    replaces (same engine, server, user and options), never on the test
+    database: for the harness's lifetime ``connections[alias]`` (and so
+    ``django.db.connection``, the ORM, signals receivers) is that scratch
+    database, and ``close()`` puts the original connection back untouched.
+    Nothing has to migrate the test database back to the latest state
+    afterwards, and a migration that fails cannot leave it half-migrated.
+    On SQLite the scratch database is in memory; on PostgreSQL it is
+    ``<test database>_mh_work``, recreated from the snapshot's template
+    database ``<test database>_mh_<key>`` (so each pytest-xdist worker, whose
+    test database has its own name, has its own snapshots). The swap is for
+    the current thread only.
+
+Snapshots
+    Kept per process, keyed on a hash of the contents of every migration file
+    of the installed apps, the starting targets, the database and the
+    signals setting. When a migration file changes, the key changes: the
+    snapshot is rebuilt and the changed migration modules are imported again
+    (their stale bytecode is removed), so the test sees the new code. The
+    PostgreSQL template databases are dropped when the process exits (and
+    leftovers of a killed process with the same test database name at the
+    next first use).
+
+Signals
+    With ``signals=True`` (the default) ``pre_migrate`` and ``post_migrate``
+    are sent around every ``forwards``/``backwards`` exactly as ``manage.py
+    migrate`` sends them (every app config, ``using`` the alias, ``apps`` the
+    historical apps before/after, ``plan``), and around the one real
+    migration that builds a snapshot; restoring a snapshot sends nothing (the
+    rows the receivers wrote, content types and permissions, are in the
+    snapshot). With ``signals=False`` none are sent, as
+    django-test-migrations always does.
+
+Bad input
+    An unknown app (:class:`LookupError`), an unknown or ambiguous migration
+    (:class:`~django.db.migrations.exceptions.NodeNotFoundError`,
+    :class:`~django.db.migrations.exceptions.AmbiguityError`), a target that
+    is not ahead of the current state when going forwards or not behind it
+    when going backwards (:class:`~django.db.migrations.exceptions.InvalidMigrationPlan`),
+    an irreversible migration on the way back
+    (:class:`~django.db.migrations.exceptions.IrreversibleError`): each is
+    raised before any database is touched. A migration that fails while it
+    runs leaves the scratch database as Django leaves it; the next
+    ``start()`` restores the snapshot.
+
+For pytest, ``helpers.pytest_plugin`` has a ``migration_harness`` fixture;
+for ``unittest``/``manage.py test``, subclass :class:`MigrationTestCase`.
+Only Django is imported here: copy this file into your project.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import copy
+import hashlib
+import importlib
+import importlib.util
+import io
+import os
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, TypeAlias
+
+from django.apps import apps as global_apps
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.migrations.exceptions import (
+    AmbiguityError,
+    InvalidMigrationPlan,
+    IrreversibleError,
+    NodeNotFoundError,
+)
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.migration import Migration
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.migrations.state import ModelState, ProjectState, StateApps
+from django.db.utils import load_backend
+from django.test import TestCase
+
+__all__ = ["HarnessStateError", "MigrationHarness", "MigrationTestCase", "Target", "Targets"]
+
+#: One migration target: ``(app_label, migration name or unique prefix)``;
+#: ``None`` or ``"zero"`` as the name means "no migration of that app applied".
+Target: TypeAlias = tuple[str, str | None]
+#: One target, a list of targets, or ``"app_label.migration_name"``.
+Targets: TypeAlias = Target | Sequence[Target] | str
+
+_lock = threading.RLock()
+
+
+class HarnessStateError(RuntimeError):
+    """The harness was asked for something its current state does not allow (e.g. not started)."""
+
+
+# --- migration files: fingerprint and reloading -----------------------------------------------
+
+_file_digests: dict[str, str] = {}
+_file_stats: dict[str, tuple[int, int, int]] = {}
+
+
+_packages_cache: dict[str, list[tuple[str, list[Path]]]] = {}
+
+
+def _migration_packages() -> list[tuple[str, list[Path]]]:
+    """(module name, folders) of the migrations package of every installed app that has one."""
+    from django.conf import settings
+
+    cache_key = repr(([c.name for c in global_apps.get_app_configs()], settings.MIGRATION_MODULES))
+    cached = _packages_cache.get(cache_key)
+    if cached is not None and all(folder.is_dir() for _, folders in cached for folder in folders):
+        return cached
+    packages = []
+    for app_config in global_apps.get_app_configs():
+        module_name, _explicit = MigrationLoader.migrations_module(app_config.label)
+        if not module_name:
+            continue
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        packages.append((module_name, [Path(p) for p in spec.submodule_search_locations]))
+    _packages_cache.clear()
+    _packages_cache[cache_key] = packages
+    return packages
+
+
+def migration_fingerprint() -> str:
+    """Return a hash of every migration file of the installed apps (names and contents).
+
+    As a side effect, a migration module whose file changed since the last
+    call (or that was imported before this module first looked at it) is
+    removed from ``sys.modules``, with its bytecode cache when it changed, so
+    that the next migration loader imports the file as it is now.
+    """
+    digest = hashlib.sha256()
+    changed_listing = False
+    for module_name, folders in _migration_packages():
+        digest.update(module_name.encode() + b"\0")
+        for folder in folders:
+            entries = sorted(
+                (e for e in os.scandir(folder) if e.name.endswith(".py") and e.is_file()),
+                key=lambda e: e.name,
+            )
+            for entry in entries:
+                path = Path(entry.path)
+                key = entry.path
+                stat = entry.stat()
+                signature = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+                previous = _file_digests.get(key)
+                if previous is not None and _file_stats.get(key) == signature:
+                    digest.update(path.name.encode() + b"\0" + previous.encode())
+                    continue  # unchanged since it was last read: no need to read it again
+                _file_stats[key] = signature
+                file_digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest.update(path.name.encode() + b"\0" + file_digest.encode())
+                if previous == file_digest:
+                    continue
+                if previous is None:
+                    changed_listing = True
+                _file_digests[key] = file_digest
+                if path.stem == "__init__":
+                    continue
+                sys.modules.pop(f"{module_name}.{path.stem}", None)
+                if previous is not None:
+                    with contextlib.suppress(OSError, NotImplementedError):
+                        Path(importlib.util.cache_from_source(str(path))).unlink()
+    if changed_listing:
+        importlib.invalidate_caches()
+    return digest.hexdigest()
+
+
+def _changed_files(migrations: Iterable[Migration]) -> list[str]:
+    """The files of ``migrations`` that changed since :func:`migration_fingerprint` read them."""
+    changed = []
+    for migration in migrations:
+        module = sys.modules.get(type(migration).__module__)
+        path = getattr(module, "__file__", None)
+        if not path:
+            continue
+        try:
+            stat = os.stat(path)
+        except OSError:
+            changed.append(Path(path).name)
+            continue
+        if _file_stats.get(path) != (stat.st_mtime_ns, stat.st_size, stat.st_ino):
+            changed.append(Path(path).name)
+    return changed
+
+
+# --- targets ----------------------------------------------------------------------------------
+
+
+def _as_target_list(targets: Targets) -> list[tuple[str, str | None]]:
+    if isinstance(targets, str):
+        app_label, _, name = targets.partition(".")
+        return [(app_label, name or None)]
+    if (
+        isinstance(targets, tuple)
+        and len(targets) == 2
+        and isinstance(targets[0], str)
+        and (targets[1] is None or isinstance(targets[1], str))
+    ):
+        return [(targets[0], targets[1])]
+    result = []
+    for item in targets:
+        if isinstance(item, str):
+            result.extend(_as_target_list(item))
+        elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str):
+            result.append((item[0], item[1]))
+        else:
+            raise TypeError(
+                f"Migration target {item!r} is not (app_label, migration_name) nor 'app.migration'."
+            )
+    if not result:
+        raise TypeError("No migration target given: pass e.g. ('roster', '0002_person_name').")
+    return result
+
+
+def _resolve(loader: MigrationLoader, targets: Targets) -> list[tuple[str, str | None]]:
+    """Check ``targets`` against the migration files; return them with full migration names."""
+    resolved: list[tuple[str, str | None]] = []
+    for app_label, name in _as_target_list(targets):
+        if app_label not in loader.migrated_apps:
+            labels = {config.label for config in global_apps.get_app_configs()}
+            if app_label in labels:
+                raise LookupError(f"App {app_label!r} has no migrations.")
+            known = ", ".join(sorted(loader.migrated_apps))
+            raise LookupError(f"Unknown app {app_label!r}: the apps with migrations are {known}.")
+        if name is None or name == "zero":
+            resolved.append((app_label, None))
+            continue
+        try:
+            migration = loader.get_migration_by_prefix(app_label, name)
+        except AmbiguityError as exc:
+            raise AmbiguityError(
+                f"More than one migration of {app_label!r} starts with {name!r}: give more of its name."
+            ) from exc
+        except KeyError:
+            names = sorted(n for a, n in loader.disk_migrations if a == app_label)
+            raise NodeNotFoundError(
+                f"No migration {name!r} in app {app_label!r}; its migrations are: {', '.join(names)}.",
+                (app_label, name),
+            ) from None
+        resolved.append((app_label, migration.name))
+    return resolved
+
+
+def _describe(targets: Iterable[tuple[str, str | None]]) -> str:
+    return ", ".join(f"{a}.{n}" if n else f"{a} (zero)" for a, n in targets)
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+def _database_identity(wrapper: BaseDatabaseWrapper) -> str:
+    s = wrapper.settings_dict
+    return "|".join(str(s.get(k, "")) for k in ("ENGINE", "HOST", "PORT", "NAME")) + f"|{wrapper.alias}"
+
+
+def _new_wrapper(template: BaseDatabaseWrapper, name: str) -> BaseDatabaseWrapper:
+    """A new, unconnected connection configured like ``template`` but on database ``name``."""
+    settings_dict = copy.deepcopy(template.settings_dict)
+    settings_dict["NAME"] = name
+    backend = load_backend(settings_dict["ENGINE"])
+    return backend.DatabaseWrapper(settings_dict, template.alias)
+
+
+def _really_close(wrapper: BaseDatabaseWrapper) -> None:
+    """Close a connection, even an in-memory SQLite one (whose ``close()`` is a no-op)."""
+    with contextlib.suppress(Exception):
+        BaseDatabaseWrapper.close(wrapper)
+
+
+class _Backend:
+    """How snapshots are kept and restored on one kind of database."""
+
+    #: Whether a test runs inside a transaction of the snapshot database, rolled back after.
+    rolls_back = False
+
+    def __init__(self, original: BaseDatabaseWrapper) -> None:
+        self.original = original
+
+    def fresh(self) -> BaseDatabaseWrapper:  # pragma: no cover - interface
+        """An empty scratch database, connected."""
+        raise NotImplementedError
+
+    def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> Any:  # pragma: no cover - interface
+        """Turn the migrated scratch ``wrapper`` into a snapshot; return its handle."""
+        raise NotImplementedError
+
+    def restore(self, snapshot: Any) -> BaseDatabaseWrapper:  # pragma: no cover - interface
+        """A connection to a database holding ``snapshot`` (a copy, or the snapshot in a transaction)."""
+        raise NotImplementedError
+
+    def release(self, wrapper: BaseDatabaseWrapper) -> None:  # pragma: no cover - interface
+        """The test is over: close (and remove) what :meth:`restore` gave."""
+        raise NotImplementedError
+
+    def drop_snapshot(self, snapshot: Any) -> None:  # pragma: no cover - interface
+        """Free a snapshot."""
+        raise NotImplementedError
+
+
+class _SqliteBackend(_Backend):
+    """Scratch databases in memory; snapshots are in-memory copies made with SQLite's backup API."""
+
+    def fresh(self) -> BaseDatabaseWrapper:
+        wrapper = _new_wrapper(self.original, ":memory:")
+        wrapper.ensure_connection()
+        return wrapper
+
+    def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> sqlite3.Connection:
+        copy_ = sqlite3.connect(":memory:", check_same_thread=False)
+        wrapper.connection.backup(copy_)
+        self.release(wrapper)
+        return copy_
+
+    def restore(self, snapshot: sqlite3.Connection) -> BaseDatabaseWrapper:
+        wrapper = self.fresh()
+        snapshot.backup(wrapper.connection)
+        return wrapper
+
+    def release(self, wrapper: BaseDatabaseWrapper) -> None:
+        _really_close(wrapper)
+
+    def drop_snapshot(self, snapshot: sqlite3.Connection) -> None:
+        snapshot.close()
+
+
+_pg_swept: set[str] = set()
+_pg_databases: dict[str, dict[str, Any]] = {}  # snapshot database -> settings to drop it at exit
+_pg_pool: dict[tuple[int, str], BaseDatabaseWrapper] = {}  # (thread, database) -> open connection
+
+
+class _PostgresBackend(_Backend):
+    """Snapshots are databases next to the test database, ``<test database>_mh_<key>``.
+
+    With ``rolls_back`` (the default), a test connects to the snapshot database
+    itself, inside a transaction that is rolled back at the end (PostgreSQL's
+    DDL is transactional, so the migrations are undone too; sequences are not,
+    as in Django's ``TestCase``). Otherwise (some migration after the start
+    point is non-atomic, or ``isolation="copy"``) each test gets a copy,
+    ``<test database>_mh_work``, made with ``CREATE DATABASE ... TEMPLATE``.
+    """
+
+    def __init__(self, original: BaseDatabaseWrapper, *, rolls_back: bool = True) -> None:
+        super().__init__(original)
+        self.rolls_back = rolls_back
+        base = str(original.settings_dict["NAME"])[:40]
+        self.prefix = f"{base}_mh_"
+        self.work_name = f"{self.prefix}work"
+        self._sweep()
+
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[Any]:
+        with self.original._nodb_cursor() as cursor:
+            yield cursor
+
+    def _drop(self, cursor: Any, name: str) -> None:
+        for key in [k for k in _pg_pool if k[1] == name]:
+            _really_close(_pg_pool.pop(key))
+        cursor.execute(f"DROP DATABASE IF EXISTS {self.original.ops.quote_name(name)} WITH (FORCE)")
+
+    def _sweep(self) -> None:
+        """Drop this test database's leftovers of a killed process (once per process)."""
+        if self.prefix in _pg_swept:
+            return
+        _pg_swept.add(self.prefix)
+        pattern = self.prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+        with self._admin() as cursor:
+            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern])
+            for (name,) in cursor.fetchall():
+                self._drop(cursor, name)
+
+    def _connect(self, name: str) -> BaseDatabaseWrapper:
+        wrapper = _new_wrapper(self.original, name)
+        wrapper.ensure_connection()
+        return wrapper
+
+    def fresh(self) -> BaseDatabaseWrapper:
+        name = f"{self.prefix}build"
+        with self._admin() as cursor:
+            self._drop(cursor, name)
+            cursor.execute(f"CREATE DATABASE {self.original.ops.quote_name(name)}")
+        return self._connect(name)
+
+    def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> str:
+        _really_close(wrapper)
+        snapshot = f"{self.prefix}{key[:12]}"
+        qn = self.original.ops.quote_name
+        with self._admin() as cursor:
+            self._drop(cursor, snapshot)
+            cursor.execute(f"ALTER DATABASE {qn(wrapper.settings_dict['NAME'])} RENAME TO {qn(snapshot)}")
+        _pg_databases[snapshot] = dict(self.original.settings_dict)
+        return snapshot
+
+    def restore(self, snapshot: str) -> BaseDatabaseWrapper:
+        if self.rolls_back:
+            pooled = _pg_pool.pop((threading.get_ident(), snapshot), None)
+            if pooled is not None and pooled.is_usable() and pooled.get_autocommit():
+                return pooled
+            if pooled is not None:
+                _really_close(pooled)
+            return self._connect(snapshot)
+        qn = self.original.ops.quote_name
+        with self._admin() as cursor:
+            for key in [k for k in _pg_pool if k[1] == snapshot]:  # a template must have no session
+                _really_close(_pg_pool.pop(key))
+            self._drop(cursor, self.work_name)
+            cursor.execute(f"CREATE DATABASE {qn(self.work_name)} TEMPLATE {qn(snapshot)}")
+        return self._connect(self.work_name)
+
+    def release(self, wrapper: BaseDatabaseWrapper) -> None:
+        name = wrapper.settings_dict["NAME"]
+        if name in _pg_databases:
+            if wrapper.connection is not None and wrapper.get_autocommit():
+                _pg_pool[(threading.get_ident(), name)] = wrapper  # rolled back: reuse it next test
+            else:
+                _really_close(wrapper)
+            return
+        _really_close(wrapper)
+        with self._admin() as cursor:  # a copy, or a snapshot that failed to build
+            self._drop(cursor, name)
+
+    def drop_snapshot(self, snapshot: str) -> None:
+        with contextlib.suppress(Exception), self._admin() as cursor:
+            self._drop(cursor, snapshot)
+        _pg_databases.pop(snapshot, None)
+
+
+def _backend_for(original: BaseDatabaseWrapper, isolation: str) -> _Backend:
+    if original.vendor == "sqlite":
+        return _SqliteBackend(original)
+    if original.vendor == "postgresql":
+        return _PostgresBackend(original, rolls_back=isolation != "copy")
+    raise ImproperlyConfigured(
+        f"The migration harness supports SQLite and PostgreSQL; database {original.alias!r} is "
+        f"{original.vendor}."
+    )
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Snapshot:
+    key: str
+    group: str  # what it replaces when it is rebuilt: same database, targets and signals
+    backend: _Backend
+    handle: Any
+    state: ProjectState
+    later_all_atomic: bool = True  # every migration not applied in the snapshot is atomic
+    applied: frozenset[tuple[str, str]] = frozenset()
+
+
+_snapshots: dict[str, _Snapshot] = {}
+_full_plans: dict[int, list[tuple[Migration, bool]]] = {}
+_loaders: dict[str, MigrationLoader] = {}
+
+
+def _disk_loader(fingerprint: str) -> MigrationLoader:
+    """The migration graph of the files with this fingerprint (built once, without a database)."""
+    loader = _loaders.get(fingerprint)
+    if loader is None:
+        _loaders.clear()
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        _loaders[fingerprint] = loader
+    return loader
+
+
+def drop_snapshots() -> None:
+    """Free every snapshot of this process (PostgreSQL: drop the template databases)."""
+    with _lock:
+        while _snapshots:
+            _, snapshot = _snapshots.popitem()
+            with contextlib.suppress(Exception):
+                snapshot.backend.drop_snapshot(snapshot.handle)
+
+
+def _drop_templates_at_exit() -> None:
+    """Drop this process's PostgreSQL snapshot databases (the connections may be gone)."""
+    for key in list(_pg_pool):
+        _really_close(_pg_pool.pop(key))
+    for name, settings_dict in list(_pg_databases.items()):
+        with contextlib.suppress(Exception):
+            backend = load_backend(settings_dict["ENGINE"])
+            admin = backend.DatabaseWrapper({**settings_dict, "NAME": None}, "__migration_harness__")
+            with admin._nodb_cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {admin.ops.quote_name(name)} WITH (FORCE)")
+
+
+atexit.register(_drop_templates_at_exit)
+
+
+# --- the harness ------------------------------------------------------------------------------
+
+_active: dict[str, MigrationHarness] = {}
+
+#: ``"auto"``: on PostgreSQL, a transaction rolled back after the test unless a migration
+#: after the start point is non-atomic; ``"transaction"``: always that; ``"copy"``: a copy of
+#: the snapshot database per test. SQLite always restores a copy (its backup API).
+ISOLATIONS = ("auto", "transaction", "copy")
+
+
+class MigrationHarness:
+    """Put a scratch database at migration X, then migrate it forwards or backwards, fast.
+
+    ``database`` is the alias whose connection the harness stands in for
+    (its test database settings are copied); ``signals`` says whether
+    ``pre_migrate``/``post_migrate`` are sent as ``manage.py migrate`` sends
+    them. Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self, database: str = DEFAULT_DB_ALIAS, *, signals: bool = True, isolation: str = "auto"
+    ) -> None:
+        """Prepare a harness for ``database``; nothing is touched before :meth:`start`."""
+        if database not in connections:
+            raise ImproperlyConfigured(
+                f"No database {database!r} in settings.DATABASES: use one of {', '.join(connections)}."
+            )
+        if isolation not in ISOLATIONS:
+            raise ImproperlyConfigured(f"isolation={isolation!r}: choose one of {', '.join(ISOLATIONS)}.")
+        self.database = database
+        self.signals = signals
+        self.isolation = isolation
+        self._atomic: Any = None
+        self.snapshot_built = False
+        self._original: BaseDatabaseWrapper | None = None
+        self._backend: _Backend | None = None
+        self._scratch: BaseDatabaseWrapper | None = None
+        self._state: ProjectState | None = None
+        self._loader: MigrationLoader | None = None
+        self._applied: set[tuple[str, str]] = set()
+        self._closed = False
+
+    # -- life cycle
+
+    def __enter__(self) -> MigrationHarness:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Give the alias its own connection back and remove the scratch database. Idempotent."""
+        with _lock:
+            try:
+                self._uninstall()
+            finally:
+                if self._original is not None:
+                    connections[self.database] = self._original
+                    _active.pop(self.database, None)
+                self._state = None
+                self._original = None
+                self._closed = True
+
+    def _install(self, scratch: BaseDatabaseWrapper) -> None:
+        assert self._backend is not None
+        self._scratch = scratch
+        connections[self.database] = scratch
+        if self._backend.rolls_back:
+            self._atomic = transaction.atomic(using=self.database)
+            self._atomic.__enter__()
+
+    def _uninstall(self) -> None:
+        scratch, self._scratch = self._scratch, None
+        if scratch is None or self._backend is None:
+            return
+        try:
+            if self._atomic is not None:
+                atomic, self._atomic = self._atomic, None
+                with contextlib.suppress(Exception):
+                    transaction.set_rollback(True, using=self.database)
+                    atomic.__exit__(None, None, None)
+        finally:
+            connections[self.database] = self._original
+            with contextlib.suppress(Exception):
+                self._backend.release(scratch)
+
+    def _between_migrations(self, action: str, migration: Any = None, fake: bool = False) -> None:
+        """Inside the test's transaction, check deferred constraints as a commit would."""
+        if action in ("apply_start", "unapply_start") and self._atomic is not None:
+            scratch = connections[self.database]
+            with scratch.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    # -- public API
+
+    def start(self, targets: Targets) -> StateApps:
+        """Put the scratch database at ``targets`` (and their dependencies); return the models there.
+
+        Every app not needed by ``targets`` has no table and no applied
+        migration. The first call for a starting point (and after any change
+        to a migration file) migrates an empty database and keeps a
+        snapshot; the next ones restore that snapshot.
+        """
+        with _lock:
+            if self._closed:
+                raise HarnessStateError("This harness is closed: make a new MigrationHarness.")
+            if self._original is None:
+                other = _active.get(self.database)
+                if other is not None and other is not self:
+                    raise HarnessStateError(
+                        f"Another MigrationHarness is open on {self.database!r}: close it first."
+                    )
+                original = connections[self.database]
+                backend = _backend_for(original, self.isolation)  # checks the vendor first
+                self._original, self._backend = original, backend
+                _active[self.database] = self
+            assert self._backend is not None
+            assert self._original is not None
+            fingerprint = migration_fingerprint()
+            loader = _disk_loader(fingerprint)
+            resolved = _resolve(loader, targets)
+            group = "|".join(
+                [_database_identity(self._original), repr(sorted(resolved, key=str)), str(self.signals)]
+            )
+            key = hashlib.sha256(f"{fingerprint}|{group}".encode()).hexdigest()
+            snapshot = _snapshots.get(key)
+            self.snapshot_built = snapshot is None
+            self._uninstall()
+            self._state = None
+            if snapshot is None:
+                snapshot = self._build_snapshot(key, group, loader, resolved)
+            if isinstance(self._backend, _PostgresBackend):
+                self._backend.rolls_back = self.isolation == "transaction" or (
+                    self.isolation == "auto" and snapshot.later_all_atomic
+                )
+            self._install(self._backend.restore(snapshot.handle))
+            self._loader = loader
+            self._applied = set(snapshot.applied)
+            self._state = snapshot.state
+            return snapshot.state.apps
+
+    def forwards(self, targets: Targets) -> StateApps:
+        """Apply the migrations up to ``targets``; return the historical models there.
+
+        Raises :class:`InvalidMigrationPlan` (and changes nothing) when
+        reaching ``targets`` would unapply a migration or there is nothing
+        to apply.
+        """
+        return self._move(targets, backwards=False)
+
+    def backwards(self, targets: Targets) -> StateApps:
+        """Unapply the migrations after ``targets``; return the historical models there.
+
+        Raises :class:`InvalidMigrationPlan` when reaching ``targets`` would
+        apply a migration or there is nothing to unapply, and
+        :class:`IrreversibleError` when a migration on the way back cannot be
+        reversed; in both cases nothing is changed.
+        """
+        return self._move(targets, backwards=True)
+
+    @property
+    def apps(self) -> StateApps:
+        """The historical models at the current point."""
+        return self._require_started().apps
+
+    def applied(self, app_label: str | None = None) -> list[tuple[str, str]]:
+        """The migrations applied in the scratch database (optionally of one app), in name order."""
+        self._require_started()
+        assert self._scratch is not None
+        applied = MigrationRecorder(self._scratch).applied_migrations()
+        return sorted(k for k in applied if app_label is None or k[0] == app_label)
+
+    @property
+    def connection(self) -> BaseDatabaseWrapper:
+        """The scratch database's connection (also ``connections[database]`` while open)."""
+        self._require_started()
+        assert self._scratch is not None
+        return self._scratch
+
+    # -- internals
+
+    def _require_started(self) -> ProjectState:
+        if self._state is None or self._scratch is None:
+            raise HarnessStateError(
+                "The harness is not at a known migration: call start(targets) first "
+                "(also after a migration failed)."
+            )
+        return self._state
+
+    def _executor(
+        self, wrapper: BaseDatabaseWrapper, loader: MigrationLoader, applied: set[tuple[str, str]]
+    ) -> MigrationExecutor:
+        """An executor on ``wrapper`` reusing the graph built from the files.
+
+        The graph does not depend on what is applied unless a squashed
+        migration replaces others (then a new loader reads it from the
+        database); nor is ``applied`` read from the database: the harness
+        knows it (the snapshot's, then each plan's), so that a test's cost
+        does not grow with the number of migrations before X.
+        """
+        if loader.replacements:
+            return MigrationExecutor(wrapper, self._between_migrations)
+        executor = MigrationExecutor.__new__(MigrationExecutor)
+        executor.connection = wrapper
+        executor.progress_callback = self._between_migrations
+        executor.recorder = MigrationRecorder(wrapper)
+        executor.loader = copy.copy(loader)
+        executor.loader.connection = wrapper
+        executor.loader.applied_migrations = dict.fromkeys(applied)
+        return executor
+
+    def _build_snapshot(
+        self, key: str, group: str, loader: MigrationLoader, resolved: list[tuple[str, str | None]]
+    ) -> _Snapshot:
+        assert self._backend is not None
+        assert self._original is not None
+        for old_key, old in list(_snapshots.items()):
+            if old.group == group:
+                del _snapshots[old_key]
+                self._backend.drop_snapshot(old.handle)
+        scratch = self._backend.fresh()
+        try:
+            connections[self.database] = scratch
+            executor = self._executor(scratch, loader, set())
+            plan = executor.migration_plan(resolved)
+            state = self._run(executor, resolved, plan, executor._create_project_state())
+        except BaseException:
+            connections[self.database] = self._original
+            self._backend.release(scratch)
+            raise
+        connections[self.database] = self._original
+        # Render the models at X once, completely, so that tests never re-render them.
+        state.clear_delayed_apps_cache()
+        state.apps  # noqa: B018
+        state.is_delayed = False
+        handle = self._backend.keep(scratch, key)
+        applied = {(m.app_label, m.name) for m, _ in plan}
+        later_all_atomic = all(m.atomic for k, m in loader.graph.nodes.items() if k not in applied)
+        snapshot = _Snapshot(key, group, self._backend, handle, state, later_all_atomic, frozenset(applied))
+        _snapshots[key] = snapshot
+        return snapshot
+
+    def _run(
+        self,
+        executor: MigrationExecutor,
+        targets: list[tuple[str, str | None]],
+        plan: list[tuple[Migration, bool]],
+        pre_state: ProjectState,
+    ) -> ProjectState:
+        """Run ``plan`` the way ``manage.py migrate`` does (signals included when enabled)."""
+        quiet = {"verbosity": 0, "interactive": False, "db": self.database, "stdout": io.StringIO()}
+        if self.signals:
+            emit_pre_migrate_signal(apps=pre_state.apps, plan=plan, **quiet)
+        if not plan:
+            post_state = pre_state.clone()
+        elif executor.loader.replacements:
+            post_state = executor.migrate(targets, plan=plan, state=pre_state.clone())
+        else:  # what MigrationExecutor.migrate does, with the full plan computed once per graph
+            full_plan = _full_plans.get(id(executor.loader.graph))
+            if full_plan is None:
+                _full_plans.clear()
+                full_plan = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
+                _full_plans[id(executor.loader.graph)] = full_plan
+            executor.recorder.ensure_schema()
+            if plan[0][1]:
+                post_state = executor._migrate_all_backwards(plan, full_plan, fake=False)
+            else:
+                post_state = executor._migrate_all_forwards(
+                    pre_state.clone(), plan, full_plan, fake=False, fake_initial=False
+                )
+        for migration, is_backwards in plan:
+            key = (migration.app_label, migration.name)
+            if is_backwards:
+                self._applied.discard(key)
+            else:
+                self._applied.add(key)
+        post_state.clear_delayed_apps_cache()
+        post_apps = post_state.apps
+        with post_apps.bulk_update():
+            model_keys = []
+            for model_state in post_apps.real_models:
+                model_key = model_state.app_label, model_state.name_lower
+                model_keys.append(model_key)
+                post_apps.unregister_model(*model_key)
+        post_apps.render_multiple(
+            [ModelState.from_model(global_apps.get_model(*model)) for model in model_keys]
+        )
+        if self.signals:
+            emit_post_migrate_signal(apps=post_apps, plan=plan, **quiet)
+        return post_state
+
+    def _move(self, targets: Targets, *, backwards: bool) -> StateApps:
+        with _lock:
+            state = self._require_started()
+            assert self._scratch is not None
+            assert self._loader is not None
+            resolved = _resolve(self._loader, targets)
+            executor = self._executor(self._scratch, self._loader, self._applied)
+            plan = executor.migration_plan(resolved)
+            changed = _changed_files(m for m, _ in plan)
+            if changed or self._loader not in _loaders.values():
+                raise HarnessStateError(
+                    f"A migration file changed since start() ({', '.join(changed) or 'another one'}): "
+                    "call start() again to use the new files."
+                )
+            where = "backwards" if backwards else "forwards"
+            if not plan:
+                raise InvalidMigrationPlan(
+                    f"Nothing to migrate {where}: the database is already at {_describe(resolved)}."
+                )
+            wrong = [m for m, is_backwards in plan if is_backwards != backwards]
+            if wrong:
+                verb = "apply" if backwards else "unapply"
+                other = "forwards" if backwards else "backwards"
+                raise InvalidMigrationPlan(
+                    f"{_describe(resolved)} is not reachable {where} from the current state: "
+                    f"it would {verb} {', '.join(f'{m.app_label}.{m.name}' for m in wrong)}. "
+                    f"Use {other}() for that direction."
+                )
+            if backwards:
+                for migration, _ in plan:
+                    for operation in migration.operations:
+                        if not operation.reversible:
+                            raise IrreversibleError(
+                                f"Operation {operation.describe()!r} in {migration.app_label}."
+                                f"{migration.name} is not reversible: the database cannot go back "
+                                f"to {_describe(resolved)}; nothing was changed."
+                            )
+            self._state = None  # unknown until the migrations succeed
+            new_state = self._run(executor, resolved, plan, state)
+            self._state = new_state
+            return new_state.apps
+
+
+class MigrationTestCase(TestCase):
+    """A Django ``TestCase`` whose every test starts with the database at ``migrate_from``.
+
+    Each test method creates its own rows with ``self.old_apps`` (the
+    historical models at ``migrate_from``), calls :meth:`migrate_forwards`
+    (to ``migrate_to``) or :meth:`migrate_backwards`, and asserts on the
+    models it gets back. Any number of test methods per class::
+
+        class CombineNamesTests(MigrationTestCase):
+            migrate_from = ("roster", "0002_person_name")
+            migrate_to = ("roster", "0003_combine_names")
+
+            def test_names_are_combined(self):
+                Person = self.old_apps.get_model("roster", "Person")
+                Person.objects.create(first_name="Ada", last_name="Lovelace")
+                Person = self.migrate_forwards().get_model("roster", "Person")
+                self.assertEqual(Person.objects.get().name, "Ada Lovelace")
+
+    ``migration_signals = False`` mutes ``pre_migrate``/``post_migrate``;
+    ``migration_database`` picks another alias.
+    """
+
+    migrate_from: ClassVar[Targets]
+    migrate_to: ClassVar[Targets]
+    migration_signals: ClassVar[bool] = True
+    migration_database: ClassVar[str] = DEFAULT_DB_ALIAS
+
+    def setUp(self) -> None:
+        """Put the database at ``migrate_from``: ``self.old_apps``, ``self.harness``."""
+        super().setUp()
+        if not hasattr(self, "migrate_from"):
+            raise ImproperlyConfigured(f"{type(self).__name__} must set migrate_from (and migrate_to).")
+        self.harness = MigrationHarness(self.migration_database, signals=self.migration_signals)
+        self.addCleanup(self.harness.close)
+        self.old_apps = self.harness.start(self.migrate_from)
+
+    def migrate_forwards(self, targets: Targets | None = None) -> StateApps:
+        """Migrate forwards to ``targets`` (default ``migrate_to``); return the models there."""
+        if targets is None:
+            if not hasattr(self, "migrate_to"):
+                raise ImproperlyConfigured(f"{type(self).__name__} must set migrate_to.")
+            targets = self.migrate_to
+        return self.harness.forwards(targets)
+
+    def migrate_backwards(self, targets: Targets | None = None) -> StateApps:
+        """Migrate backwards to ``targets`` (default ``migrate_from``); return the models there."""
+        return self.harness.backwards(self.migrate_from if targets is None else targets)

@@ -1,0 +1,327 @@
+"""The migration test harness: data at X, migrate to Y and back, snapshots, bad input, signals.
+
+Runs on the pass's backend (SQLite, then PostgreSQL) in pytest-django's test
+database of each xdist worker. The roster app's history is the guide's:
+0001 first/last name, 0002 adds ``name``, 0003 ``combine_names`` (reversible),
+0004 removes the two parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection, connections
+from django.db.migrations.exceptions import (
+    AmbiguityError,
+    InvalidMigrationPlan,
+    IrreversibleError,
+    NodeNotFoundError,
+)
+from django.db.models.signals import post_migrate, pre_migrate
+
+from helpers import pytest_plugin
+from helpers.migration_harness import HarnessStateError, MigrationHarness, MigrationTestCase
+
+migration_harness = pytest_plugin.migration_harness  # the fixture, as a project gets it
+
+ROSTER = Path(__file__).resolve().parent.parent / "tutorial_project" / "roster" / "migrations"
+X = ("roster", "0002_person_name")
+Y = ("roster", "0003_combine_names")
+LAST = ("roster", "0004_remove_person_first_name_last_name")
+PEOPLE = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing")]
+
+
+def checksum(rows) -> str:
+    return hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()
+
+
+def columns(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        return [c.name for c in connection.introspection.get_table_description(cursor, table)]
+
+
+@pytest.fixture
+def roster_copy(tmp_path, settings, monkeypatch):
+    """The roster migrations copied to a private package that the test may edit."""
+    package = f"mh_roster_{secrets.token_hex(4)}"
+    folder = tmp_path / package / "migrations"
+    shutil.copytree(ROSTER, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MIGRATION_MODULES = {"roster": f"{package}.migrations"}
+    yield folder
+    for name in [m for m in sys.modules if m.startswith(package)]:
+        del sys.modules[name]
+
+
+# --- forwards, backwards, round trip ----------------------------------------------------------
+
+
+def test_data_created_at_x_is_combined_at_y(migration_harness):
+    old = migration_harness.start(X)
+    Person = old.get_model("roster", "Person")
+    assert {f.name for f in Person._meta.fields} == {"id", "first_name", "last_name", "name"}
+    for first, last in PEOPLE:
+        Person.objects.create(first_name=first, last_name=last)
+    assert set(Person.objects.values_list("name", flat=True)) == {""}
+
+    new = migration_harness.forwards(Y)
+    Person = new.get_model("roster", "Person")
+    assert sorted(Person.objects.values_list("name", flat=True)) == [
+        "Ada Lovelace", "Alan Turing", "Grace Hopper",
+    ]
+    assert migration_harness.applied("roster") == [
+        ("roster", "0001_initial"), ("roster", "0002_person_name"), ("roster", "0003_combine_names"),
+    ]
+
+
+def test_backwards_splits_the_names_again(migration_harness):
+    new = migration_harness.start(LAST)
+    Person = new.get_model("roster", "Person")
+    assert {f.name for f in Person._meta.fields} == {"id", "name"}
+    Person.objects.create(name="Ada Lovelace")
+    Person.objects.create(name="Grace Brewster Hopper")
+
+    old = migration_harness.backwards(X)
+    Person = old.get_model("roster", "Person")
+    assert sorted(Person.objects.values_list("first_name", "last_name")) == [
+        ("Ada", "Lovelace"), ("Grace", "Brewster Hopper"),
+    ]
+    assert "first_name" in columns("roster_person")
+    assert migration_harness.applied("roster")[-1] == ("roster", "0002_person_name")
+
+
+@pytest.mark.parametrize("isolation", ["auto", "copy"])
+def test_forward_backward_forward_keeps_every_row_and_value(db, isolation):
+    with MigrationHarness(isolation=isolation) as harness:
+        round_trip(harness)
+        round_trip(harness)  # again, from the snapshot (PostgreSQL: rolled back, or a new copy)
+
+
+def round_trip(migration_harness):
+    Person = migration_harness.start(X).get_model("roster", "Person")
+    assert Person.objects.count() == 0
+    Person.objects.bulk_create(Person(first_name=f"F{i}", last_name=f"L{i}") for i in range(25))
+    before = checksum(Person.objects.values_list("id", "first_name", "last_name"))
+
+    Person = migration_harness.forwards(LAST).get_model("roster", "Person")
+    combined = checksum(Person.objects.values_list("id", "name"))
+    assert Person.objects.filter(name="F7 L7").count() == 1
+
+    Person = migration_harness.backwards(X).get_model("roster", "Person")
+    assert checksum(Person.objects.values_list("id", "first_name", "last_name")) == before
+
+    Person = migration_harness.forwards(LAST).get_model("roster", "Person")
+    assert checksum(Person.objects.values_list("id", "name")) == combined
+
+
+# --- the test database is never touched ----------------------------------------------------
+
+
+def test_test_database_is_untouched_and_alias_restored(db):
+    original = connections["default"]
+    with MigrationHarness() as harness:
+        harness.start(X)
+        assert connections["default"] is not original
+        assert connection.introspection.table_names() == ["django_migrations", "roster_person"]
+        harness.forwards(Y)
+    assert connections["default"] is original
+    assert columns("roster_person") == ["id", "name"]
+    assert "ledger_entry" in connection.introspection.table_names()
+
+
+# --- snapshots --------------------------------------------------------------------------------
+
+
+def test_second_start_restores_the_snapshot_without_the_first_tests_rows(db):
+    with MigrationHarness() as harness:
+        harness.start(X)
+        first_built = harness.snapshot_built
+        harness.apps.get_model("roster", "Person").objects.create(first_name="A", last_name="B")
+        harness.forwards(Y)
+        Person = harness.start(X).get_model("roster", "Person")
+        assert harness.snapshot_built is False
+        assert Person.objects.count() == 0
+        assert harness.applied("roster")[-1] == X
+    assert first_built in (True, False)  # True unless an earlier test of this worker built it
+
+
+def test_snapshot_is_rebuilt_when_a_migration_file_changes(db, roster_copy):
+    with MigrationHarness() as harness:
+        harness.start(X)
+        assert harness.snapshot_built is True  # a new migration package: a new fingerprint
+        harness.start(X)
+        assert harness.snapshot_built is False
+        assert "nickname" not in columns("roster_person")
+
+        path = roster_copy / "0002_person_name.py"
+        text = path.read_text()
+        added = (
+            "        migrations.AddField(\n            model_name='person',\n            name='nickname',\n"
+            "            field=models.CharField(default='', max_length=20),\n        ),\n    ]\n"
+        )
+        path.write_text(text[: text.rindex("    ]")] + added)
+        old = harness.start(X)
+        assert harness.snapshot_built is True
+        assert "nickname" in columns("roster_person")
+        assert "nickname" in {f.name for f in old.get_model("roster", "Person")._meta.fields}
+
+
+def test_edited_data_migration_runs_its_new_code(db, roster_copy):
+    with MigrationHarness() as harness:
+        harness.start(X).get_model("roster", "Person").objects.create(first_name="Ada", last_name="Lovelace")
+        Person = harness.forwards(Y).get_model("roster", "Person")
+        assert Person.objects.get().name == "Ada Lovelace"
+
+        path = roster_copy / "0003_combine_names.py"
+        path.write_text(path.read_text().replace(
+            'f"{person.first_name} {person.last_name}"', 'f"{person.last_name}, {person.first_name}"'
+        ))
+        with pytest.raises(HarnessStateError, match=r"changed since start\(\) \(0003_combine_names.py\)"):
+            harness.backwards(X)  # it would run the edited file's split_names: start() again first
+        harness.start(X).get_model("roster", "Person").objects.create(first_name="Ada", last_name="Lovelace")
+        Person = harness.forwards(Y).get_model("roster", "Person")
+        assert Person.objects.get().name == "Lovelace, Ada"
+
+
+def test_a_failing_migration_leaves_the_database_restorable(db, roster_copy):
+    path = roster_copy / "0003_combine_names.py"
+    path.write_text(path.read_text().replace("person.first_name}", "person.first}"))
+    with MigrationHarness() as harness:
+        harness.start(X).get_model("roster", "Person").objects.create(first_name="Ada", last_name="Lovelace")
+        with pytest.raises(AttributeError, match="first"):
+            harness.forwards(Y)
+        with pytest.raises(HarnessStateError, match="call start"):
+            harness.forwards(Y)
+        Person = harness.start(X).get_model("roster", "Person")
+        assert harness.snapshot_built is False
+        assert Person.objects.count() == 0
+        assert harness.applied("roster") == [("roster", "0001_initial"), X]
+        assert "0003_combine_names" not in str(harness.applied())
+    with MigrationHarness() as again:  # the next test
+        again.start(X)
+        assert again.applied("roster")[-1] == X
+
+
+# --- bad input: a clear error, nothing changed ---------------------------------------------
+
+
+def test_unknown_app_and_migration_are_refused(migration_harness):
+    with pytest.raises(LookupError, match=r"Unknown app 'rooster'.*roster"):
+        migration_harness.start(("rooster", "0001"))
+    with pytest.raises(NodeNotFoundError, match=r"No migration '0009' in app 'roster'.*0001_initial"):
+        migration_harness.start(("roster", "0009"))
+    with pytest.raises(AmbiguityError, match="More than one migration"):
+        migration_harness.start(("roster", "000"))
+    with pytest.raises(HarnessStateError, match="call start"):
+        migration_harness.forwards(Y)
+
+
+def test_wrong_direction_or_unreachable_target_changes_nothing(migration_harness):
+    Person = migration_harness.start(Y).get_model("roster", "Person")
+    Person.objects.create(first_name="Ada", last_name="Lovelace", name="Ada Lovelace")
+    applied = migration_harness.applied()
+    with pytest.raises(InvalidMigrationPlan, match=r"roster.0002_person_name is not reachable forwards.*"
+                                                   r"unapply roster.0003_combine_names.*backwards\(\)"):
+        migration_harness.forwards(X)
+    with pytest.raises(InvalidMigrationPlan, match=r"not reachable backwards.*apply roster.0004"):
+        migration_harness.backwards(LAST)
+    with pytest.raises(InvalidMigrationPlan, match="Nothing to migrate forwards"):
+        migration_harness.forwards(Y)
+    assert migration_harness.applied() == applied
+    assert list(migration_harness.apps.get_model("roster", "Person").objects.values_list("name")) == [
+        ("Ada Lovelace",)
+    ]
+
+
+def test_irreversible_migration_is_refused_before_anything_runs(db, roster_copy):
+    path = roster_copy / "0003_combine_names.py"
+    path.write_text(path.read_text().replace("RunPython(combine_names, split_names)", "RunPython(combine_names)"))
+    with MigrationHarness() as harness:
+        harness.start(LAST).get_model("roster", "Person").objects.create(name="Ada Lovelace")
+        applied = harness.applied()
+        with pytest.raises(IrreversibleError, match=r"roster.0003_combine_names is not reversible"):
+            harness.backwards(X)
+        assert harness.applied() == applied
+        assert "first_name" not in columns("roster_person")
+
+
+def test_bad_options_are_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="No database 'other'"):
+        MigrationHarness("other")
+    with pytest.raises(ImproperlyConfigured, match="isolation='fast'"):
+        MigrationHarness(isolation="fast")
+
+
+# --- signals ----------------------------------------------------------------------------------
+
+
+class Recorder:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, signal, sender, **kwargs):
+        self.calls.append((signal, sender.label, kwargs["using"], [m.name for m, _ in kwargs["plan"]],
+                           kwargs["apps"]))
+
+
+@pytest.mark.parametrize("signals", [True, False])
+def test_migrate_signals_are_sent_like_migrate_or_muted(db, signals):
+    recorder = Recorder()
+    pre_migrate.connect(recorder, dispatch_uid="mh-test-pre")
+    post_migrate.connect(recorder, dispatch_uid="mh-test-post")
+    try:
+        with MigrationHarness(signals=signals) as harness:
+            harness.start(X)
+            recorder.calls.clear()
+            new_apps = harness.forwards(Y)
+    finally:
+        pre_migrate.disconnect(dispatch_uid="mh-test-pre")
+        post_migrate.disconnect(dispatch_uid="mh-test-post")
+    if not signals:
+        assert recorder.calls == []
+        return
+    roster = [c for c in recorder.calls if c[1] == "roster"]
+    assert [c[0] for c in roster] == [pre_migrate, post_migrate]
+    assert all(c[2] == "default" and c[3] == ["0003_combine_names"] for c in roster)
+    assert roster[1][4] is new_apps
+    assert {c[1] for c in recorder.calls} >= {"auth", "contenttypes", "roster", "ledger"}
+
+
+def test_post_migrate_receivers_write_into_the_scratch_database(migration_harness):
+    migration_harness.start(("auth", "0001_initial"))
+    ContentType = migration_harness.apps.get_model("contenttypes", "ContentType")
+    assert ContentType.objects.filter(app_label="auth", model="permission").exists()
+
+
+# --- the unittest / Django TestCase base class: several methods per class ------------------
+
+
+class CombineNamesTests(MigrationTestCase):
+    migrate_from = X
+    migrate_to = Y
+
+    def test_one_person(self):
+        Person = self.old_apps.get_model("roster", "Person")
+        Person.objects.create(first_name="Ada", last_name="Lovelace")
+        Person = self.migrate_forwards().get_model("roster", "Person")
+        assert list(Person.objects.values_list("name", flat=True)) == ["Ada Lovelace"]
+
+    def test_starts_empty_again_and_goes_back(self):
+        Person = self.old_apps.get_model("roster", "Person")
+        assert Person.objects.count() == 0
+        Person.objects.create(first_name="Grace", last_name="Hopper")
+        self.migrate_forwards()
+        Person = self.migrate_backwards().get_model("roster", "Person")
+        assert Person.objects.get().first_name == "Grace"
+
+    def test_the_test_database_is_back_after_each_test(self):
+        self.harness.close()
+        assert columns("roster_person") == ["id", "name"]
