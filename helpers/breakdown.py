@@ -208,7 +208,7 @@ def _check_history(loader: MigrationLoader, app_label: str) -> None:
     if app_label in conflicts:
         raise CommandError(
             f"Conflicting migrations in app '{app_label}': {', '.join(sorted(conflicts[app_label]))}. "
-            "Merge them first (makemigrations --merge); nothing was written."
+            "Merge them first (makemigrations --merge). Nothing was written."
         )
     unapplied = [
         name
@@ -219,7 +219,7 @@ def _check_history(loader: MigrationLoader, app_label: str) -> None:
         raise CommandError(
             f"App '{app_label}' has unapplied migrations: {', '.join(sorted(unapplied))}. "
             "Apply them first (migrate), so that the breakdown starts from the database's real "
-            "state; nothing was written."
+            "state. Nothing was written."
         )
 
 
@@ -254,7 +254,7 @@ def _broken_down_models(app_label: str, apps: Any) -> list[type[models.Model]]:
     if not found:
         raise CommandError(
             f"App '{app_label}' has no broken-down model (a subclass of "
-            "bdmodels.models.BrokenDownModel); nothing to write."
+            "bdmodels.models.BrokenDownModel). Nothing was written."
         )
     return found
 
@@ -327,7 +327,7 @@ def plan_breakdown(app_label: str, *, using: str = DEFAULT_DB_ALIAS, apps: Any =
         raise CommandError(
             f"The breakdown of {', '.join(names)} already has its migrations "
             f"({', '.join(f'{app_label}.{w}' for w in where)}) and the models add no new partial: "
-            "nothing to write."
+            "nothing to write. Nothing was written."
         )
     missing = [partial for (_, partial) in links if partial not in created]
     if missing:
@@ -431,19 +431,21 @@ def write_breakdown_migrations(
     *,
     using: str = DEFAULT_DB_ALIAS,
     dry_run: bool = False,
+    plan: BreakdownPlan | None = None,
 ) -> tuple[BreakdownPlan, list[Path]]:
     """Plan the breakdown of ``app_label`` and write its three migration files.
 
     Returns the plan and the paths written (none with ``dry_run``). Raises
     ``CommandError`` and writes nothing when :func:`plan_breakdown` refuses or
-    when a file of that name already exists.
+    when a file of that name already exists. ``plan`` (from
+    :func:`plan_breakdown`) saves planning twice.
     """
-    plan = plan_breakdown(app_label, using=using)
+    plan = plan or plan_breakdown(app_label, using=using)
     writers = [MigrationWriter(m) for m in plan.migrations()]
     paths = [Path(w.path) for w in writers]
     taken = [str(p) for p in paths if p.exists()]
     if taken:
-        raise CommandError(f"{', '.join(taken)} already exist(s); nothing was written.")
+        raise CommandError(f"{', '.join(taken)} already exist(s). Nothing was written.")
     if dry_run:
         return plan, []
     texts = [w.as_string() for w in writers]

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from helpers.breakdown import summary, write_breakdown_migrations
+from helpers.breakdown import plan_breakdown, summary, write_breakdown_migrations
 
 
 class Command(BaseCommand):
@@ -22,6 +22,10 @@ class Command(BaseCommand):
         "Write the schema, copy and cleanup migrations of an app whose models were broken down "
         "with broken-down-models (in place of makemigrations, no prompt, no hand edit)."
     )
+
+    # The models are checked after the plan: a model that is not a broken-down model gets
+    # this command's own explanation first, rather than the field clashes it causes.
+    requires_system_checks = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("app_label", help="The app holding the broken-down model(s).")
@@ -31,8 +35,10 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default", help="Database to check the history on.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        plan = plan_breakdown(options["app_label"], using=options["database"])
+        self.check(display_num_errors=False)
         plan, paths = write_breakdown_migrations(
-            options["app_label"], using=options["database"], dry_run=options["dry_run"]
+            options["app_label"], using=options["database"], dry_run=options["dry_run"], plan=plan
         )
         for line in summary(plan, paths):
             self.stdout.write(line)
