@@ -198,7 +198,7 @@ def _describe(operations: Iterable[Operation]) -> str:
 
 def _without_default(field: models.Field) -> models.Field:
     """The same virtual field, rebuilt without the one-off default."""
-    _, path, args, kwargs = field.deconstruct()
+    _, _path, args, kwargs = field.deconstruct()
     kwargs.pop("default", None)
     return field.__class__(*args, **kwargs)
 
@@ -362,9 +362,13 @@ def plan_breakdown(app_label: str, *, using: str = DEFAULT_DB_ALIAS, apps: Any =
     for key, link in links.items():
         model_name, partial = key
         if key not in adds:
-            raise CommandError(f"makemigrations did not add {link.name} to {model_name}: nothing was written.")
+            raise CommandError(
+                f"makemigrations did not add {link.name} to {model_name}. Nothing was written."
+            )
         plan.schema.append(
-            _AddVirtualFieldCall(model_name=model_name, name=link.name, field=_without_default(adds[key].field))
+            _AddVirtualFieldCall(
+                model_name=model_name, name=link.name, field=_without_default(adds[key].field)
+            )
         )
         plan.copy.append(
             migration_ops.CopyDataToPartial(
@@ -472,7 +476,8 @@ def summary(plan: BreakdownPlan, paths: Sequence[Path] | None = None) -> list[st
         lines.append(f"  {shown}")
         for op in migration.operations:
             if isinstance(op, migration_ops.CopyDataToPartial):
-                text = f"Copy the values of {op.part_model_name} from {op.full_model_name} (INSERT ... SELECT)"
+                text = f"Copy the values of {op.part_model_name} from {op.full_model_name} "
+                text += "(INSERT ... SELECT)"
             else:
                 text = op.describe()
             lines.append(f"    {'+' if not isinstance(op, RemoveMovedField) else '-'} {text}")

@@ -55,7 +55,7 @@ def joined(groups: list[list[str]]) -> str:
     where = {name: f"g{n}" for n, group in enumerate(groups, 1) for name in group}
     cols = ", ".join(f"{where.get(c, 'c')}.{c}" for c in "abcdefghij")
     joins = " ".join(f"JOIN central_group{n} g{n} ON g{n}.group{n}_id = c.id" for n in range(1, len(groups) + 1))
-    return f"SELECT c.id, {cols} FROM central_central c {joins} ORDER BY c.id"  # noqa: S608
+    return f"SELECT c.id, {cols} FROM central_central c {joins} ORDER BY c.id"
 
 
 def checksum(sb: Sandbox, sql: str) -> str:

@@ -18,7 +18,7 @@ WORDS = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta")
 
 
 def row(n):
-    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     return (
         n,
         (n * 7919) % 100003 - 50000,
@@ -40,13 +40,15 @@ def fill(count, *, start=1, using="default", batch=10000):
     qn = connection.ops.quote_name
     fields = ", ".join(qn(c) for c in COLUMNS)
     marks = ", ".join(["%s"] * len(COLUMNS))
-    sql = f"INSERT INTO {qn('central_central')} ({fields}) VALUES ({marks})"
+    sql = f"INSERT INTO {qn('central_central')} ({fields}) VALUES ({marks})"  # noqa: S608
     with transaction.atomic(using=using), connection.cursor() as cursor:
         for first in range(start, start + count, batch):
             last = min(first + batch, start + count)
             cursor.executemany(sql, [_adapt(connection, row(n)) for n in range(first, last)])
         if connection.vendor == "postgresql":
-            cursor.execute("SELECT setval(pg_get_serial_sequence('central_central', 'id'), %s)", [start + count])
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('central_central', 'id'), %s)", [start + count]
+            )
 
 
 def _adapt(connection, values):

@@ -18,6 +18,8 @@ from helpers.breakdown import plan_breakdown, summary, write_breakdown_migration
 
 
 class Command(BaseCommand):
+    """Write the three migrations of a breakdown (see the module's docstring)."""
+
     help = (
         "Write the schema, copy and cleanup migrations of an app whose models were broken down "
         "with broken-down-models (in place of makemigrations, no prompt, no hand edit)."
@@ -28,6 +30,7 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser: CommandParser) -> None:
+        """The app label, --dry-run and --database."""
         parser.add_argument("app_label", help="The app holding the broken-down model(s).")
         parser.add_argument(
             "--dry-run", action="store_true", help="Show the migrations without writing them."
@@ -35,6 +38,7 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="default", help="Database to check the history on.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Plan, check the project, then write (or, with --dry-run, only show) the migrations."""
         plan = plan_breakdown(options["app_label"], using=options["database"])
         self.check(display_num_errors=False)
         plan, paths = write_breakdown_migrations(
