@@ -27,7 +27,15 @@ DEBUG = True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 # The kit's apps. A chapter's sandbox copies only some of them; those present are installed.
-KIT_APPS = [app for app in ["authors", "books", "ledger", "roster"] if (BASE_DIR / app / "apps.py").is_file()]
+# One app per line, alphabetically.
+ALL_KIT_APPS = [
+    "authors",
+    "books",
+    "central",
+    "ledger",
+    "roster",
+]
+KIT_APPS = [app for app in ALL_KIT_APPS if (BASE_DIR / app / "apps.py").is_file()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
