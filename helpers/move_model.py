@@ -210,10 +210,11 @@ class MoveContentType(Operation):
 
     Generic foreign keys and permissions point at the row's id, so moving the
     row (rather than letting ``post_migrate`` make a new one) keeps them
-    working. When the destination already has a row for the model (one
-    ``post_migrate`` created, e.g. after a partial rollback), that row is
-    deleted first, with what cascades from it (its freshly made permissions),
-    so that the original row, which the data points at, wins. Nothing happens
+    working. When both apps have a row for the model (``post_migrate`` made
+    one after a partial rollback or a faked migration), the older row, the one
+    the data points at, is kept under the destination app and the newer one is
+    deleted with what cascades from it (the permissions made with it; generic
+    relations created against that newer row would be left dangling). Nothing happens
     when the row to move does not exist yet (a fresh database:
     ``post_migrate`` creates it after ``migrate``) or when contenttypes is not
     installed.
@@ -273,8 +274,14 @@ class MoveContentType(Operation):
         moving = rows.filter(app_label=source, model=model).first()
         if moving is None:
             return
-        rows.filter(app_label=target, model=model).delete()
-        rows.filter(pk=moving.pk).update(app_label=target)
+        duplicate = rows.filter(app_label=target, model=model).first()
+        if duplicate is not None and duplicate.pk < moving.pk:
+            # The destination's row is the older one, the one the data points at: keep it.
+            rows.filter(pk=moving.pk).delete()
+        else:
+            if duplicate is not None:
+                rows.filter(pk=duplicate.pk).delete()
+            rows.filter(pk=moving.pk).update(app_label=target)
         if global_apps.is_installed("django.contrib.contenttypes"):
             from django.contrib.contenttypes.models import ContentType
 

@@ -9,6 +9,9 @@ class Service(models.Model):
     car = models.ForeignKey("oldapp.Car", on_delete=models.CASCADE)
     work = models.CharField(max_length=60)
 
+    def __str__(self):
+        return self.work
+
 
 class Note(models.Model):
     """A generic relation: it points at a car through its ContentType row."""
@@ -17,3 +20,6 @@ class Note(models.Model):
     object_id = models.PositiveBigIntegerField()
     content_object = GenericForeignKey("content_type", "object_id")
     text = models.CharField(max_length=100)
+
+    def __str__(self):
+        return self.text
