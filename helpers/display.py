@@ -154,6 +154,10 @@ class Table:
         index = list(self.columns).index(name)
         return [row[index] for row in self.rows]
 
+    def mapping(self, key: str, value: str) -> dict[Any, Any]:
+        """A dictionary from one column's values to another's (e.g. column name to type)."""
+        return dict(zip(self.column(key), self.column(value), strict=True))
+
     def as_dicts(self) -> list[dict[str, Any]]:
         """The rows as dictionaries keyed by column name."""
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]

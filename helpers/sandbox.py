@@ -607,12 +607,15 @@ class Sandbox:
         In a notebook nothing has configured Django yet, so the sandbox's own
         ``mysite.settings`` becomes the process's settings (with the sandbox's
         database as ``default``); :meth:`setup_django` can then load the apps.
-        Where Django is already configured (a test run), nothing changes.
+        Where Django is already configured (a test run), nothing changes: the
+        sandbox only ever uses its own private connection.
         """
         from django.conf import settings
 
-        if settings.configured or os.environ.get("DJANGO_SETTINGS_MODULE"):
+        if settings.configured:
             return
+        # Nothing in this process has used Django's settings yet (a variable inherited from a
+        # parent process may name a module that is not importable here): take them over.
         sys.path.insert(0, str(self.root))
         os.environ["DJANGO_SETTINGS_MODULE"] = f"{PROJECT_PACKAGE}.settings"
         self._owns_settings = True
@@ -704,6 +707,16 @@ class Sandbox:
                     for r in cursor.fetchall()
                 ]
         return Table(["column", "type", "null", "primary key"], rows, title=table)
+
+    def schema(self, prefix: str = "") -> Table:
+        """Every column of every table starting with ``prefix``: table, column, type, null."""
+        rows = [
+            (table, *column[:3])
+            for table in self._table_names()
+            if table.startswith(prefix)
+            for column in self.columns(table)
+        ]
+        return Table(["table", "column", "type", "null"], rows)
 
     def rows(self, table: str, *, columns: Sequence[str] | None = None, limit: int | None = None) -> Table:
         """The rows of ``table`` ordered by primary key (optionally some ``columns`` only)."""

@@ -1,0 +1,283 @@
+"""Interactive notebook tools: the migration explorer and progress bars.
+
+Notebook display code (plumbing), built on :mod:`ipywidgets` and the
+sandbox. Every widget here also has a plain-text form that says what it
+shows, so that a notebook committed with its outputs reads well on a code
+host (where widgets do not run) and is compared strictly by nbval.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from helpers.display import CommandResult
+    from helpers.sandbox import Sandbox
+
+__all__ = ["MigrationExplorer", "PlanStep", "Progress", "progress"]
+
+_STEP = re.compile(r"^(?P<app>\w+)\.(?P<name>\w+)$")
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """One migration of a plan, with what it does (or undoes)."""
+
+    app: str
+    name: str
+    backwards: bool
+    operations: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.app}.{self.name}: {'; '.join(self.operations)}"
+
+
+def parse_plan(output: str) -> list[PlanStep]:
+    """Parse the output of ``migrate --plan`` into steps."""
+    steps: list[PlanStep] = []
+    current: tuple[str, str] | None = None
+    operations: list[str] = []
+
+    def flush() -> None:
+        if current:
+            backwards = bool(operations) and all(op.startswith("Undo ") for op in operations)
+            steps.append(PlanStep(current[0], current[1], backwards, tuple(operations)))
+
+    for line in output.splitlines():
+        match = _STEP.match(line)
+        if match:
+            flush()
+            current, operations = (match["app"], match["name"]), []
+        elif current and line.startswith("    "):
+            operations.append(line.strip())
+    flush()
+    return steps
+
+
+class MigrationExplorer:
+    """Pick an app and a target migration; see the plan, its SQL, run it, see the tables.
+
+    Everything it shows comes from real ``manage.py`` commands run in the
+    sandbox (``migrate --plan``, ``sqlmigrate``, ``migrate``). Use it as a
+    widget (display it in a cell) or from code: :meth:`select`, :meth:`plan`,
+    :meth:`sql`, :meth:`run`, :meth:`tables`.
+    """
+
+    def __init__(self, sandbox: Sandbox, app: str | None = None) -> None:
+        """Explore ``sandbox``'s migrations, starting with ``app`` (default: its last app)."""
+        import ipywidgets as w
+
+        self.sb = sandbox
+        self.app = app or sandbox.apps[-1]
+        self.target = self._targets(self.app)[-1]
+        self.last_run: CommandResult | None = None
+        self._app = w.Dropdown(options=sandbox.apps, value=self.app, description="App")
+        self._target = w.Dropdown(
+            options=self._targets(self.app), value=self.target, description="Target"
+        )
+        self._show_sql = w.Button(description="Show SQL", icon="code")
+        self._migrate = w.Button(description="Migrate", icon="play", button_style="primary")
+        self._plan_out = w.Output()
+        self._sql_out = w.Output()
+        self._tables_out = w.Output()
+        self._app.observe(self._on_app, names="value")
+        self._target.observe(self._on_target, names="value")
+        self._show_sql.on_click(lambda _: self._refresh_sql())
+        self._migrate.on_click(lambda _: self._on_migrate())
+        self.widget = w.VBox(
+            [
+                w.HBox([self._app, self._target, self._show_sql, self._migrate]),
+                w.HTML("<b>Plan</b>"),
+                self._plan_out,
+                w.HTML("<b>SQL</b>"),
+                self._sql_out,
+                w.HTML("<b>Tables</b>"),
+                self._tables_out,
+            ]
+        )
+        self.widget.add_class("kit-migration-explorer")
+        self._steps = self._compute_plan()
+        self._refresh_plan()
+        self._refresh_tables()
+
+    # -- code interface
+
+    def _targets(self, app: str) -> list[str]:
+        return ["zero", *self.sb.migration_files(app)]
+
+    def select(self, app: str, target: str) -> MigrationExplorer:
+        """Choose the app and the target migration (a name, a unique prefix, or ``zero``)."""
+        from helpers.sandbox import SandboxError
+
+        targets = self._targets(app)
+        matches = [t for t in targets if t == target or t.startswith(target)]
+        if len(matches) != 1:
+            what = "matches none" if not matches else f"matches {', '.join(matches)}"
+            raise SandboxError(f"Target {target!r} {what} of the targets of {app}: {', '.join(targets)}.")
+        self._app.value = app
+        self._target.options = targets
+        self._target.value = matches[0]
+        self.app, self.target = app, matches[0]
+        self._steps = self._compute_plan()
+        self._refresh_plan()
+        self._sql_out.clear_output()
+        return self
+
+    def _compute_plan(self) -> list[PlanStep]:
+        return parse_plan(self.sb.run("migrate", self.app, self.target, "--plan").check().stdout)
+
+    def plan(self) -> list[PlanStep]:
+        """The migrations ``migrate`` would apply (or unapply) to reach the target."""
+        return list(self._steps)
+
+    def sql(self) -> list[CommandResult]:
+        """``sqlmigrate`` of every step of the plan, in order (``--backwards`` for undos)."""
+        return [
+            self.sb.run("sqlmigrate", s.app, s.name, *(["--backwards"] if s.backwards else []))
+            for s in self._steps
+        ]
+
+    def run(self) -> CommandResult:
+        """Run ``migrate`` to the target; the plan is then empty."""
+        self.last_run = self.sb.run("migrate", self.app, self.target)
+        self._steps = self._compute_plan()
+        self._refresh_plan()
+        self._refresh_tables()
+        return self.last_run
+
+    def tables(self) -> Any:
+        """The app's tables and their columns, as they are now."""
+        return self.sb.schema(prefix=f"{self.app}_")
+
+    # -- widget plumbing
+
+    def _on_app(self, change: dict[str, Any]) -> None:
+        targets = self._targets(change["new"])
+        self.select(change["new"], targets[-1])
+        self._refresh_tables()
+
+    def _on_target(self, change: dict[str, Any]) -> None:
+        if change["new"] and change["new"] != self.target:
+            self.select(self.app, change["new"])
+
+    def _on_migrate(self) -> None:
+        result = self.run()
+        with self._sql_out:
+            self._sql_out.clear_output()
+            print(result)
+
+    def _refresh_plan(self) -> None:
+        with self._plan_out:
+            self._plan_out.clear_output()
+            print(self.describe_plan())
+
+    def _refresh_sql(self) -> None:
+        with self._sql_out:
+            self._sql_out.clear_output()
+            for result in self.sql() or ["(nothing to run)"]:
+                print(result)
+
+    def _refresh_tables(self) -> None:
+        from IPython.display import display
+
+        with self._tables_out:
+            self._tables_out.clear_output()
+            display(self.tables())
+
+    def describe_plan(self) -> str:
+        """The plan as text: direction, number of steps, and each step."""
+        if not self._steps:
+            return f"{self.app} is at {self.target}: nothing to do."
+        direction = "backwards" if self._steps[0].backwards else "forwards"
+        count = len(self._steps)
+        lines = [f"{direction}, {count} migration{'s' if count > 1 else ''}:"]
+        lines += [f"  {step}" for step in self._steps]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Migration explorer: {self.app} -> {self.target}\n{self.describe_plan()}"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
+class Progress:
+    """A progress bar: a widget in a notebook, a line on standard error elsewhere.
+
+    What it shows at the end is deterministic (no rates, no times), so a
+    notebook that uses it can be compared strictly.
+    """
+
+    def __init__(self, total: int, description: str) -> None:
+        """Prepare a bar for ``total`` steps labelled ``description``."""
+        self.total = max(int(total), 1)
+        self.description = description
+        self.done = 0
+        self._last_draw = 0.0
+        self._bar: Any = None
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            in_notebook = shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+        except ImportError:
+            in_notebook = False
+        if in_notebook:
+            import ipywidgets as w
+            from IPython.display import display
+
+            self._bar = w.IntProgress(value=0, max=self.total, description=description[:20])
+            self._label = w.Label(f"0 / {self.total:,}")
+            box = w.HBox([self._bar, self._label])
+            box.add_class("kit-progress")
+            display(_Quiet(box, f"{description}: {self.total:,} steps"))
+
+    def advance(self, steps: int = 1) -> None:
+        """Record ``steps`` more steps done."""
+        self.done = min(self.done + steps, self.total)
+        now = time.monotonic()
+        if self.done < self.total and now - self._last_draw < 0.1:
+            return
+        self._last_draw = now
+        if self._bar is not None:
+            self._bar.value = self.done
+            self._label.value = f"{self.done:,} / {self.total:,}"
+        else:
+            percent = 100 * self.done // self.total
+            sys.stderr.write(f"\r{self.description}: {percent:3d}% ({self.done:,}/{self.total:,})")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        """Mark every step done."""
+        if self.done < self.total:
+            self.advance(self.total - self.done)
+
+
+class _Quiet:
+    """Display a widget with a fixed plain-text form."""
+
+    def __init__(self, widget: Any, text: str) -> None:
+        self.widget, self.text = widget, text
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = self.text
+        return bundle
+
+
+@contextmanager
+def progress(total: int, description: str) -> Iterator[Progress]:
+    """A progress bar for ``total`` steps, completed when the block ends without error."""
+    bar = Progress(total, description)
+    yield bar
+    bar.finish()
