@@ -32,7 +32,10 @@ ALL_KIT_APPS = [
     "authors",
     "books",
     "central",
+    "garage",
     "ledger",
+    "newapp",
+    "oldapp",
     "roster",
 ]
 KIT_APPS = [app for app in ALL_KIT_APPS if (BASE_DIR / app / "apps.py").is_file()]
