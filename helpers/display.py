@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CommandResult", "Diff", "FileView", "Table", "Verdict", "check"]
+__all__ = ["CommandResult", "Diff", "FileView", "Table", "Verdict", "check", "models_picture"]
 
 
 @dataclass
@@ -243,3 +243,20 @@ def install_notebook_error_display(sanitize: Callable[[str], str]) -> None:
         return stb
 
     shell.set_custom_exc((Exception,), handler)
+
+
+def models_picture(sandbox: Any, *apps: str) -> Any:
+    """A picture of the models of ``apps`` in a sandbox, as its code stands now.
+
+    Runs ``manage.py model_diagram ... --format json`` in the sandbox (a fresh
+    interpreter, so it sees every edit) and returns a
+    :class:`helpers.model_diagram.ModelDiagram`, which shows as SVG in Jupyter.
+    """
+    from helpers.model_diagram import ModelDiagram
+
+    result = sandbox.run("model_diagram", *apps, "--format", "json")
+    if not result.ok:
+        from helpers.sandbox import SandboxError
+
+        raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
+    return ModelDiagram.from_json(result.stdout)

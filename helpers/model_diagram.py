@@ -44,6 +44,13 @@ COL_GAP = 90
 ROW_GAP = 28
 MARGIN = 16
 LEGEND_H = 34
+LEGEND = [
+    ("fk", "foreign key"),
+    ("o2o", "one-to-one"),
+    ("parent", "parent link"),
+    ("virtual-parent", "virtual parent link (no column)"),
+    ("m2m", "many-to-many"),
+]
 
 
 @dataclass(frozen=True)
@@ -72,14 +79,26 @@ class ModelBox:
         return self.label.split(".")[0]
 
 
+def _is_virtual(f: models.Field) -> bool:
+    """A relation without a column of its own (it reuses another field's column, e.g. ``id``)."""
+    if f.column is None:
+        return True
+    model = getattr(f, "model", None)
+    return bool(
+        f.is_relation
+        and model is not None
+        and any(other is not f and other.column == f.column for other in model._meta.local_fields)
+    )
+
+
 def _field_text(f: models.Field) -> str:
     text = type(f).__name__
     if f.primary_key:
         text += ", pk"
     if f.is_relation and f.related_model is not None:
         text += f" → {f.related_model._meta.label}"
-    if f.column is None:
-        text += " (no column)"
+    if _is_virtual(f):
+        text += f" (no column of its own: uses {f.column})" if f.column else " (no column)"
     elif f.column != f.name:
         text += f" (column {f.column})"
     return text
@@ -87,7 +106,7 @@ def _field_text(f: models.Field) -> str:
 
 def _relation_kind(f: models.Field) -> str:
     if getattr(f, "remote_field", None) is not None and getattr(f.remote_field, "parent_link", False):
-        return "parent" if f.column else "virtual-parent"
+        return "virtual-parent" if _is_virtual(f) else "parent"
     if isinstance(f, models.OneToOneField):
         return "o2o"
     return "fk"
@@ -101,11 +120,11 @@ def model_diagram(app_labels: Iterable[str], apps: Apps | None = None) -> ModelD
     """
     registry = apps or global_apps
     labels = list(dict.fromkeys(app_labels))
-    known = sorted({m._meta.app_label for m in registry.get_models(include_auto_created=True)})
+    known = sorted(config.label for config in registry.get_app_configs())
     unknown = [a for a in labels if a not in known]
     if unknown:
         raise LookupError(
-            f"No installed app {', '.join(map(repr, unknown))}; apps with models: {', '.join(known)}."
+            f"No installed app {', '.join(map(repr, unknown))}; installed apps: {', '.join(known)}."
         )
     boxes: dict[str, ModelBox] = {}
     relations: list[Relation] = []
@@ -234,7 +253,8 @@ class ModelDiagram:
                 y += h + ROW_GAP
             height = max(height, y)
             x += widths[app] + COL_GAP
-        return places, x - COL_GAP + MARGIN, height + LEGEND_H
+        legend = sum(36 + len(label) * CHAR_W + 24 for _, label in LEGEND)
+        return places, max(x - COL_GAP + MARGIN + 40, legend + 2 * MARGIN), height + LEGEND_H
 
     # -- SVG
 
@@ -255,6 +275,16 @@ class ModelDiagram:
             out.append(
                 f'<text x="{min(xs)}" y="{MARGIN + 10}" font-weight="bold" fill="#555">{escape(app)}</text>'
             )
+        # Arrows first, boxes over them: an arrow crossing a box passes behind it.
+        styles = {
+            "fk": 'stroke="#444"',
+            "o2o": 'stroke="#444" stroke-dasharray="5,3"',
+            "parent": 'stroke="#846" stroke-width="3"',
+            "virtual-parent": 'stroke="#846" stroke-width="3" stroke-dasharray="8,4"',
+            "m2m": 'stroke="#264" stroke-width="2"',
+        }
+        for rel in self.relations:
+            out.append(self._edge(rel, places, styles[rel.kind]))
         for box in self._ordered():
             x, y, w, h = places[box.label]
             greyed = box.app not in self.apps
@@ -272,20 +302,9 @@ class ModelDiagram:
                 detail = f'<tspan fill="#666">{escape(text)}</tspan>'
                 out.append(f'<text x="{x + BOX_PAD}" y="{ty}">{escape(name)}  {detail}</text>')
                 ty += LINE_H
-        styles = {
-            "fk": 'stroke="#444"',
-            "o2o": 'stroke="#444" stroke-dasharray="5,3"',
-            "parent": 'stroke="#846" stroke-width="3"',
-            "virtual-parent": 'stroke="#846" stroke-width="3" stroke-dasharray="8,4"',
-            "m2m": 'stroke="#264" stroke-width="2"',
-        }
-        for rel in self.relations:
-            out.append(self._edge(rel, places, styles[rel.kind]))
         legend_y = height - LEGEND_H + 20
-        legend = [("fk", "foreign key"), ("o2o", "one-to-one"), ("parent", "parent link"),
-                  ("virtual-parent", "virtual parent link (no column)"), ("m2m", "many-to-many")]  # fmt: skip
         lx = MARGIN
-        for kind, label in legend:
+        for kind, label in LEGEND:
             ly = legend_y - 4
             out.append(f'<line x1="{lx}" y1="{ly}" x2="{lx + 30}" y2="{ly}" {styles[kind]}/>')
             out.append(f'<text x="{lx + 36}" y="{legend_y}" fill="#555">{escape(label)}</text>')
@@ -309,9 +328,9 @@ class ModelDiagram:
             x1, x2 = sx, tx + tw
         elif tx >= sx + sw:  # target to the right
             x1, x2 = sx + sw, tx
-        else:  # same column: loop around the left side
-            x1, x2 = sx, tx
-            bend = min(sx, tx) - 30
+        else:  # same column: loop around the right side
+            x1, x2 = sx + sw, tx + tw
+            bend = max(x1, x2) + 30
             return (f'<path d="M{x1},{y1} C{bend},{y1} {bend},{y2} {x2},{y2}" fill="none" {style} '
                     'marker-end="url(#arrow)"/>')  # fmt: skip
         mid = (x1 + x2) // 2
