@@ -242,7 +242,7 @@ def sanitize(text: str, root: Path | None = None) -> str:
     return text
 
 
-_LIBRARY_FRAME = re.compile(r'^  File "<(site-packages|python|venv)>')
+_LIBRARY_FRAME = re.compile(r'^  File "<(site-packages|python|venv|frozen [^>]*)>')
 
 
 def condense_tracebacks(text: str) -> str:

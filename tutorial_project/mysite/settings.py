@@ -31,9 +31,11 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ALL_KIT_APPS = [
     "authors",
     "books",
+    "catalog",
     "central",
     "garage",
     "ledger",
+    "members",
     "newapp",
     "oldapp",
     "roster",

@@ -1,0 +1,222 @@
+"""Write the skeleton of a reversible data migration, the way Django's guide says to.
+
+``makemigrations --empty`` gives an empty ``operations`` list; everything the
+guide then asks for is left to you: a ``RunPython`` with **reverse code**,
+models taken from the **historical** app registry (``apps.get_model``, never
+an import of ``models.py``), the database alias the migration runs on, and a
+**dependency on the latest migration of every other app** whose models the
+function uses (without it: ``LookupError: No installed app with label ...``).
+
+:func:`plan_data_migration` works all of that out from the migration graph;
+:func:`render_data_migration` turns the plan into the file's text;
+:func:`write_data_migration` writes it. The ``make_data_migration``
+management command wraps them::
+
+    python manage.py make_data_migration members combine_names --model members.Person
+
+The stubs raise ``NotImplementedError`` until you fill them in, so a
+forgotten stub fails loudly instead of being recorded as applied.
+
+Depends on Django only: copy this module (and its command) into your project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import keyword
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import django
+from django.apps import apps as global_apps
+from django.core.management.base import CommandError
+from django.db.migrations import Migration
+from django.db.migrations.autodetector import MigrationAutodetector
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.writer import MigrationWriter
+
+__all__ = [
+    "DataMigrationPlan",
+    "plan_data_migration",
+    "render_data_migration",
+    "write_data_migration",
+]
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model the data migration uses: its app label, its class name, its variable in the file."""
+
+    app_label: str
+    object_name: str
+    variable: str
+
+
+@dataclass(frozen=True)
+class DataMigrationPlan:
+    """Everything needed to write one data migration file."""
+
+    app_label: str
+    name: str  # full migration name, e.g. "0003_combine_names"
+    dependencies: list[tuple[str, str]]
+    models: list[ModelRef] = field(default_factory=list)
+    elidable: bool = False
+    path: Path | None = None
+
+    @property
+    def relative_path(self) -> str:
+        """The file's path as ``app/migrations/NNNN_name.py`` (for messages)."""
+        if self.path is None:
+            return f"{self.app_label}/migrations/{self.name}.py"
+        return "/".join(self.path.parts[-3:])
+
+
+def _leaf(loader: MigrationLoader, app_label: str, why: str) -> tuple[str, str]:
+    leaves = loader.graph.leaf_nodes(app_label)
+    if not leaves:
+        raise CommandError(
+            f"App '{app_label}' has no migrations, so {why}. "
+            f"Run 'manage.py makemigrations {app_label}' first."
+        )
+    if len(leaves) > 1:
+        names = ", ".join(name for _, name in sorted(leaves))
+        raise CommandError(
+            f"App '{app_label}' has conflicting migrations ({names}): "
+            "run 'manage.py makemigrations --merge' first."
+        )
+    return leaves[0]
+
+
+def plan_data_migration(
+    app_label: str,
+    name: str,
+    models: list[str] | tuple[str, ...] = (),
+    *,
+    elidable: bool = False,
+    loader: MigrationLoader | None = None,
+) -> DataMigrationPlan:
+    """Work out the next data migration of ``app_label``: number, dependencies, models.
+
+    ``models`` are ``"app_label.ModelName"`` strings, checked against the
+    project state at the end of the migration graph (what ``apps.get_model``
+    will see). Each app they belong to becomes a dependency on its latest
+    migration. Raises :class:`CommandError` for an unknown app or model, an
+    invalid name, an app without migrations, or conflicting leaf migrations.
+    """
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise CommandError(f"The migration name must be a valid Python identifier; {name!r} is not.")
+    try:
+        global_apps.get_app_config(app_label)
+    except LookupError as exc:
+        known = ", ".join(sorted(c.label for c in global_apps.get_app_configs()))
+        raise CommandError(f"No installed app with label '{app_label}'. Installed apps: {known}.") from exc
+    loader = loader or MigrationLoader(None, ignore_no_migrations=True)
+    own_leaf = _leaf(loader, app_label, "a data migration has nothing to follow")
+    state = loader.project_state()
+
+    refs: list[ModelRef] = []
+    dependencies: dict[str, tuple[str, str]] = {app_label: own_leaf}
+    for dotted in models:
+        label, _, model_name = dotted.partition(".")
+        if not label or not model_name or "." in model_name:
+            raise CommandError(f"Name models as app_label.ModelName; {dotted!r} is not.")
+        model_state = state.models.get((label, model_name.lower()))
+        if model_state is None:
+            known = sorted(f"{a}.{s.name}" for (a, _), s in state.models.items() if a == label)
+            hint = f" Models of '{label}' in its migrations: {', '.join(known)}." if known else ""
+            raise CommandError(f"No model {dotted!r} in the migrations' project state.{hint}")
+        if label not in dependencies:
+            dependencies[label] = _leaf(loader, label, f"{dotted} cannot be used by a migration")
+        refs.append(ModelRef(label, model_state.name, model_state.name))
+
+    # Two models with one class name (from different apps) need distinct variables.
+    counts: dict[str, int] = {}
+    for ref in refs:
+        counts[ref.object_name] = counts.get(ref.object_name, 0) + 1
+    refs = [
+        ref if counts[ref.object_name] == 1
+        else ModelRef(ref.app_label, ref.object_name,
+                      "".join(p.title() for p in ref.app_label.split("_")) + ref.object_name)
+        for ref in dict.fromkeys(refs)
+    ]  # fmt: skip
+
+    number = (MigrationAutodetector.parse_number(own_leaf[1]) or 0) + 1
+    full_name = f"{number:04d}_{name}"
+    path = Path(MigrationWriter(Migration(full_name, app_label)).path)
+    return DataMigrationPlan(
+        app_label=app_label,
+        name=full_name,
+        dependencies=[dependencies[label] for label in dependencies],
+        models=refs,
+        elidable=elidable,
+        path=path,
+    )
+
+
+def render_data_migration(plan: DataMigrationPlan) -> str:
+    """Return the text of the migration file described by ``plan``."""
+    deps = "".join(f"        ({a!r}, {n!r}),\n" for a, n in plan.dependencies)
+    lookups = "".join(
+        f"    {m.variable} = apps.get_model(\"{m.app_label}\", \"{m.object_name}\")\n" for m in plan.models
+    ) or "    # Models: apps.get_model('app_label', 'ModelName') (never import them from models.py)\n"
+    names = ", ".join(m.variable for m in plan.models) or "the models"
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    elidable = ", elidable=True" if plan.elidable else ""
+    return (
+        f"# Generated by Django {django.get_version()} on {now} with make_data_migration\n"
+        "\n"
+        "from django.db import migrations\n"
+        "\n"
+        "\n"
+        "def forwards(apps, schema_editor):\n"
+        f'    """Change the data forwards. Use {names} as they were at this migration."""\n'
+        f"{lookups}"
+        "    db_alias = schema_editor.connection.alias  # query with .using(db_alias)\n"
+        f'    raise NotImplementedError("Write forwards() in {plan.relative_path}")\n'
+        "\n"
+        "\n"
+        "def backwards(apps, schema_editor):\n"
+        '    """Undo forwards(), so that the migration can be unapplied."""\n'
+        f"{lookups}"
+        "    db_alias = schema_editor.connection.alias  # query with .using(db_alias)\n"
+        f'    raise NotImplementedError("Write backwards() in {plan.relative_path}")\n'
+        "\n"
+        "\n"
+        "class Migration(migrations.Migration):\n"
+        "\n"
+        "    dependencies = [\n"
+        f"{deps}"
+        "    ]\n"
+        "\n"
+        "    operations = [\n"
+        f"        migrations.RunPython(forwards, backwards{elidable}),\n"
+        "    ]\n"
+    )
+
+
+def write_data_migration(plan: DataMigrationPlan) -> Path:
+    """Write the file of ``plan``; never overwrite an existing file. Return its path.
+
+    The text goes to a temporary file first and is then moved in place, so
+    that a failure leaves no partial migration behind.
+    """
+    if plan.path is None:
+        raise CommandError("This plan has no path: make it with plan_data_migration().")
+    if plan.path.exists():
+        raise CommandError(f"{plan.relative_path} already exists; nothing was written.")
+    text = render_data_migration(plan)
+    plan.path.parent.mkdir(parents=True, exist_ok=True)
+    init = plan.path.parent / "__init__.py"
+    fd, tmp = tempfile.mkstemp(dir=plan.path.parent, prefix=".make_data_migration-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if not init.exists():
+            init.touch()
+        os.replace(tmp, plan.path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return plan.path
