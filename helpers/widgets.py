@@ -8,6 +8,7 @@ host (where widgets do not run) and is compared strictly by nbval.
 
 from __future__ import annotations
 
+import html
 import re
 import sys
 import time
@@ -83,9 +84,11 @@ class MigrationExplorer:
         )
         self._show_sql = w.Button(description="Show SQL", icon="code")
         self._migrate = w.Button(description="Migrate", icon="play", button_style="primary")
-        self._plan_out = w.Output()
-        self._sql_out = w.Output()
-        self._tables_out = w.Output()
+        # HTML widgets, not Output widgets: their content is a value of the widget, so
+        # nothing is printed into the cell (identical under nbval, nbclient and JupyterLab).
+        self._plan_out = w.HTML()
+        self._sql_out = w.HTML()
+        self._tables_out = w.HTML()
         self._app.observe(self._on_app, names="value")
         self._target.observe(self._on_target, names="value")
         self._show_sql.on_click(lambda _: self._refresh_sql())
@@ -126,7 +129,7 @@ class MigrationExplorer:
         self.app, self.target = app, matches[0]
         self._steps = self._compute_plan()
         self._refresh_plan()
-        self._sql_out.clear_output()
+        self._sql_out.value = ""
         return self
 
     def _compute_plan(self) -> list[PlanStep]:
@@ -167,28 +170,16 @@ class MigrationExplorer:
             self.select(self.app, change["new"])
 
     def _on_migrate(self) -> None:
-        result = self.run()
-        with self._sql_out:
-            self._sql_out.clear_output()
-            print(result)
+        self._sql_out.value = _pre(repr(self.run()))
 
     def _refresh_plan(self) -> None:
-        with self._plan_out:
-            self._plan_out.clear_output()
-            print(self.describe_plan())
+        self._plan_out.value = _pre(self.describe_plan())
 
     def _refresh_sql(self) -> None:
-        with self._sql_out:
-            self._sql_out.clear_output()
-            for result in self.sql() or ["(nothing to run)"]:
-                print(result)
+        self._sql_out.value = _pre("\n".join(map(repr, self.sql())) or "(nothing to run)")
 
     def _refresh_tables(self) -> None:
-        from IPython.display import display
-
-        with self._tables_out:
-            self._tables_out.clear_output()
-            display(self.tables())
+        self._tables_out.value = self.tables()._repr_html_()
 
     def describe_plan(self) -> str:
         """The plan as text: direction, number of steps, and each step."""
@@ -207,6 +198,10 @@ class MigrationExplorer:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = repr(self)
         return bundle
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{html.escape(text)}</pre>"
 
 
 class Progress:
