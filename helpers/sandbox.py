@@ -92,7 +92,9 @@ def project_dir() -> Path:
 def available_apps(project: Path | None = None) -> list[str]:
     """Return the apps of the tutorial project: its folders holding an ``apps.py``."""
     project = project or project_dir()
-    return sorted(p.name for p in project.iterdir() if p.is_dir() and (p / "apps.py").is_file())
+    return sorted(
+        p.name for p in project.iterdir() if p.is_dir() and (p / "apps.py").is_file()
+    )
 
 
 # --- databases ---------------------------------------------------------------------------
@@ -166,7 +168,9 @@ def _pg_drop_database(url: str, name: str) -> None:
     from psycopg import sql
 
     with _pg_admin_connection(url) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def _pg_url_for(url: str, name: str) -> str:
@@ -492,7 +496,9 @@ class Sandbox:
             while folder != self.root and not folder.is_dir():
                 folder = folder.parent
             there = sorted(
-                p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if p.name != "__pycache__"
+                p.name + ("/" if p.is_dir() else "")
+                for p in folder.iterdir()
+                if p.name != "__pycache__"
             )
             where = folder.relative_to(self.root).as_posix() if folder != self.root else "the sandbox"
             raise SandboxError(
@@ -705,7 +711,9 @@ class Sandbox:
         connection = self._connection()
         qn = connection.ops.quote_name
         with self.cursor() as cursor:
-            described = [c.name for c in connection.introspection.get_table_description(cursor, table)]
+            described = [
+                c.name for c in connection.introspection.get_table_description(cursor, table)
+            ]
             pk = connection.introspection.get_primary_key_column(cursor, table)
         wanted = list(columns) if columns else described
         unknown = [c for c in wanted if c not in described]
