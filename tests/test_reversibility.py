@@ -1,0 +1,257 @@
+"""The reversibility check: finds every irreversible operation, and only those.
+
+The test project is a sandbox whose ``books`` app gets hand-written migrations
+seeded with each kind of irreversible operation next to reversible look-alikes.
+The findings are compared exactly, so a missed operation (or a false alarm on a
+reversible one) fails. The ``fails-with-rows`` kind is then proven real: the
+reversal that the check flags does fail on a table with rows, and works on an
+empty one. Runs on the pass's backend (SQLite, or PostgreSQL with DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.sandbox import Sandbox
+
+ADD_FIELDS = """
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0001_initial")]
+    operations = [
+        migrations.AddField("book", "isbn", models.CharField(max_length=13, default="x"), preserve_default=False),
+        migrations.AddField("book", "pages", models.IntegerField(null=True)),
+        migrations.AddField("book", "rating", models.IntegerField(default=0)),
+        migrations.AddField("book", "note", models.CharField(max_length=50, blank=True)),
+        migrations.AddField("book", "ref", models.CharField(max_length=10, unique=True, default="r")),
+    ]
+"""
+
+SEEDED = """
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    pass
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0002_add_fields")]
+    operations = [
+        migrations.RunSQL("UPDATE books_book SET pages = 1"),
+        migrations.RunSQL("UPDATE books_book SET pages = 2", reverse_sql=migrations.RunSQL.noop),
+        migrations.RunPython(forwards),
+        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RemoveField("book", "isbn"),
+        migrations.RemoveField("book", "pages"),
+        migrations.RemoveField("book", "rating"),
+        migrations.RemoveField("book", "note"),
+        migrations.RemoveField("book", "ref"),
+    ]
+"""
+
+NESTED = """
+from django.db import migrations
+from django.db.migrations.operations.base import Operation
+
+
+class Shred(Operation):
+    reversible = False
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        pass
+
+    def describe(self):
+        return "Shred the archive"
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0003_seeded")]
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL("SELECT 1", reverse_sql="SELECT 1"),
+                migrations.RunSQL("SELECT 2"),
+            ],
+        ),
+        Shred(),
+    ]
+"""
+
+EXPECTED = {
+    ("0004_nested", "2", "irreversible"),
+    ("0004_nested", "1 > database_operations 2", "nested-irreversible"),
+    ("0003_seeded", "9", "fails-with-rows"),
+    ("0003_seeded", "5", "fails-with-rows"),
+    ("0003_seeded", "3", "runpython-without-reverse"),
+    ("0003_seeded", "1", "runsql-without-reverse"),
+}
+
+REPORT_AS_JSON = """
+import json
+from helpers.reversibility import check_reversible
+report = check_reversible({args})
+print(json.dumps({{"ok": report.ok, "migrations": report.migrations, "checked": report.operations_checked,
+    "findings": [[f.migration, f.position, f.kind] for f in report.findings]}}))
+"""
+
+
+def report(sb: Sandbox, *args: str, **kwargs: object) -> dict:
+    params = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+    result = sb.shell(REPORT_AS_JSON.format(args=params))
+    assert result.ok, result
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    with Sandbox(["authors", "books"]) as sb:
+        sb.write("books/migrations/0002_add_fields.py", ADD_FIELDS)
+        sb.write("books/migrations/0003_seeded.py", SEEDED)
+        sb.write("books/migrations/0004_nested.py", NESTED)
+        yield sb
+
+
+def test_finds_every_seeded_kind_and_nothing_else(seeded):
+    found = report(seeded, "books")
+    assert {tuple(f) for f in found["findings"]} == EXPECTED
+    assert len(found["findings"]) == len(EXPECTED)
+    assert found["ok"] is False
+    assert found["migrations"] == ["books.0004_nested", "books.0003_seeded", "books.0002_add_fields", "books.0001_initial"]
+    assert found["checked"] == 2 + 9 + 5 + 1
+    # Reported in the order the reversal would meet them: last migration first, last operation first.
+    assert [f[:2] for f in found["findings"]][:2] == [["0004_nested", "2"], ["0004_nested", "1 > database_operations 2"]]
+
+
+def test_a_target_limits_the_check_to_what_would_be_unapplied(seeded):
+    assert {tuple(f) for f in report(seeded, "books", "0003")["findings"]} == {
+        f for f in EXPECTED if f[0] == "0004_nested"
+    }
+    assert report(seeded, "books", "0004")["migrations"] == []
+    # Reversing authors to zero unapplies books too (it depends on authors): same findings.
+    assert {tuple(f) for f in report(seeded, "authors")["findings"]} == EXPECTED
+
+
+def test_command_prints_findings_and_exits_1(seeded):
+    result = seeded.run("check_reversible", "books", "0002")
+    assert result.returncode == 1
+    assert "[runsql-without-reverse] RunSQL has no reverse_sql" in result.stdout
+    assert "books.0003_seeded, operation 5 (Remove field isbn from book): [fails-with-rows]" in result.stdout
+    assert "re-adding NOT NULL field book.isbn with no default" in result.stdout
+    assert "re-adding unique field book.ref" in result.stdout
+    assert "0004_nested" in result.stdout and "operation 2 (Shred the archive): [irreversible]" in result.stdout
+    assert "CommandError: 6 operations cannot be reversed." in result.stderr
+    # With --data-dependent-ok the two fails-with-rows findings are warnings; the rest still fail.
+    relaxed = seeded.run("check_reversible", "books", "0002", "--data-dependent-ok")
+    assert relaxed.returncode == 1
+    assert relaxed.stdout.count("  warning: ") == 2
+    assert "4 operations cannot be reversed." in relaxed.stderr
+
+
+def test_bad_input_names_the_candidates_exits_2_and_runs_nothing(seeded):
+    tables_before = repr(seeded.tables())
+    unknown_app = seeded.run("check_reversible", "bookz")
+    assert unknown_app.returncode == 2
+    assert "No installed app with label 'bookz'. Apps with migrations: admin, auth, authors, books" in unknown_app.stderr
+    unknown = seeded.run("check_reversible", "books", "0009")
+    assert unknown.returncode == 2
+    assert (
+        "Cannot find a migration matching '0009' from app 'books'. Its migrations are: 0001_initial, "
+        "0002_add_fields, 0003_seeded, 0004_nested (or zero)." in unknown.stderr
+    )
+    ambiguous = seeded.run("check_reversible", "books", "000")
+    assert ambiguous.returncode == 2
+    assert "More than one migration matches '000' in app 'books': 0001_initial, 0002_add_fields" in ambiguous.stderr
+    assert repr(seeded.tables()) == tables_before  # no django_migrations table was even created
+
+
+def test_a_fully_reversible_project_passes_and_really_reverses_with_rows():
+    with Sandbox(["authors", "books"]) as sb:
+        sb.write("books/migrations/0002_add_fields.py", ADD_FIELDS.replace('default="x"), preserve_default=False', 'default="x")'))
+        sb.write(
+            "books/migrations/0003_remove.py",
+            """
+            from django.db import migrations
+
+            class Migration(migrations.Migration):
+                dependencies = [("books", "0002_add_fields")]
+                operations = [
+                    migrations.RunSQL("UPDATE books_book SET pages = 2", reverse_sql=migrations.RunSQL.noop),
+                    migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
+                    migrations.RemoveField("book", "isbn"),
+                    migrations.RemoveField("book", "pages"),
+                ]
+            """,
+        )
+        result = sb.run("check_reversible")
+        assert result.returncode == 0, result
+        assert "Every operation can be reversed." in result.stdout
+        assert report(sb)["findings"] == []
+        # And the reversal really works with one row in the table (unique ref keeps a single row).
+        sb.run("migrate", "-v0").check()
+        sb.run("loaddata", "authors").check()
+        sb.query("INSERT INTO books_book (title, author_id, published, rating, note, ref) VALUES ('T', 1, NULL, 0, '', 'r')")
+        sb.run("migrate", "books", "zero", "-v0").check()
+        assert "books_book" not in repr(sb.tables("books"))
+
+
+def test_fails_with_rows_is_real_fails_on_rows_and_passes_when_empty():
+    with Sandbox(["authors", "books"]) as sb:
+        sb.write("books/migrations/0002_add_fields.py", "\n".join(
+            line for line in ADD_FIELDS.splitlines() if "AddField" not in line or '"isbn"' in line
+        ))
+        sb.write(
+            "books/migrations/0003_remove_isbn.py",
+            """
+            from django.db import migrations
+
+            class Migration(migrations.Migration):
+                dependencies = [("books", "0002_add_fields")]
+                operations = [migrations.RemoveField("book", "isbn")]
+            """,
+        )
+        assert [f[2] for f in report(sb, "books", "0002")["findings"]] == ["fails-with-rows"]
+        sb.run("migrate", "-v0").check()
+        # Empty table: Django reverses it without complaint (why a rehearsal on an empty DB misses it).
+        sb.run("migrate", "books", "0002", "-v0").check()
+        sb.run("migrate", "-v0").check()
+        sb.run("loaddata", "authors", "books").check()
+        failed = sb.run("migrate", "books", "0002")
+        assert failed.returncode == 1
+        assert "IntegrityError" in failed.stderr or "NotNullViolation" in failed.stderr, failed.stderr
+        assert sb.count("books_book") == 5
+        assert [r[1] for r in sb.applied("books").rows][-1] == "0003_remove_isbn"  # rolled back, still applied
+
+
+def test_the_nested_irreversible_operation_really_fails_halfway_with_not_implemented():
+    with Sandbox(["authors", "books"]) as sb:
+        nested = NESTED.replace("0003_seeded", "0001_initial").replace("        Shred(),\n", "")
+        sb.write("books/migrations/0002_nested.py", nested)
+        assert [f[1:] for f in report(sb, "books", "0001")["findings"]] == [
+            ["1 > database_operations 2", "nested-irreversible"]
+        ]
+        sb.run("migrate", "-v0").check()
+        failed = sb.run("migrate", "books", "0001")
+        assert failed.returncode == 1
+        assert "Unapplying books.0002_nested..." in failed.stdout
+        assert "NotImplementedError: You cannot reverse this operation" in failed.stderr
+        assert "IrreversibleError" not in failed.stderr  # Django did not see it coming
+        assert [r[1] for r in sb.applied("books").rows][-1] == "0002_nested"
+
+
+def test_the_committed_project_is_reversible():
+    with Sandbox(["authors", "books"]) as sb:
+        result = sb.run("check_reversible")
+        assert result.returncode == 0
+        assert "Backwards plan for every app to zero" in result.stdout
+        assert "Every operation can be reversed." in result.stdout
