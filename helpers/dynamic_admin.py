@@ -54,6 +54,8 @@ __all__ = [
     "hook_token",
     "refresh_admin",
     "reload_urlconf",
+    "remove_permissions",
+    "rename_permissions",
     "unregister_by_table",
 ]
 
@@ -119,6 +121,27 @@ def remove_permissions(app_label: str, model_name: str, using: str = DEFAULT_DB_
     from django.contrib.contenttypes.models import ContentType
 
     ContentType.objects.db_manager(using).filter(app_label=app_label, model=model_name.lower()).delete()
+    ContentType.objects.clear_cache()
+
+
+def rename_permissions(app_label: str, old_model: str, new_model: str, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Follow a model's rename in its content type and permission codenames (what staff hold).
+
+    Django's ``RenameModel`` migration does the same for ordinary models.
+    """
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    old_model, new_model = old_model.lower(), new_model.lower()
+    ctype = ContentType.objects.db_manager(using).filter(app_label=app_label, model=old_model).first()
+    if ctype is None:
+        return
+    ctype.model = new_model
+    ctype.save(update_fields=["model"])
+    for perm in Permission.objects.db_manager(using).filter(content_type=ctype):
+        action = perm.codename.rsplit("_" + old_model, 1)[0]
+        perm.codename = f"{action}_{new_model}"
+        perm.save(update_fields=["codename"])
     ContentType.objects.clear_cache()
 
 

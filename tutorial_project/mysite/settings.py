@@ -27,7 +27,7 @@ DEBUG = True
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 # The kit's apps. A chapter's sandbox copies only some of them; those present are installed.
-KIT_APPS = [app for app in ["authors", "books"] if (BASE_DIR / app / "apps.py").is_file()]
+KIT_APPS = [app for app in ["authors", "books", "surveys"] if (BASE_DIR / app / "apps.py").is_file()]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
