@@ -180,7 +180,7 @@ def _default_admin(model: type[models.Model]) -> type[admin.ModelAdmin]:
     return type(f"{model.__name__}Admin", (admin.ModelAdmin,), {"list_display": names})
 
 
-_COLUMN = re.compile(r'<th scope="col"\s+class="[^"]*\bcolumn-([\w]+)')
+_COLUMN = re.compile(r'<th scope="col"\s*class="[^"]*\bcolumn-([\w-]+)')
 
 
 def changelist_columns(html: str | bytes) -> list[str]:

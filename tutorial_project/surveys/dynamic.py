@@ -170,6 +170,7 @@ def sync_survey(survey_id):
 
 def _survey_saved(sender, instance, **kwargs):
     sync_survey(instance.pk)
+    instance.refresh_from_db(fields=["applied_spec"])
 
 
 def _question_changed(sender, instance, **kwargs):
@@ -178,6 +179,7 @@ def _question_changed(sender, instance, **kwargs):
 
 
 def _survey_deleting(sender, instance, **kwargs):
+    instance.refresh_from_db(fields=["applied_spec"])  # the table as it is, not a stale copy
     _deleting.set(_deleting.get() | {instance.pk})
 
 

@@ -22,6 +22,11 @@ class Survey(models.Model):
 
     # Definition rows and DDL in one transaction: see helpers.dynamic_models.schema_change.
     def save(self, *args, **kwargs):
+        if not self._state.adding and not kwargs.get("update_fields"):
+            # applied_spec is written by surveys.dynamic only: never overwrite it with a stale copy.
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if not f.primary_key and f.name != "applied_spec"
+            ]
         with schema_change():
             super().save(*args, **kwargs)
 
