@@ -292,6 +292,13 @@ def test_rebuilding_replaces_the_class_cleanly(surveys):
 # --- the canary: the private APIs the workaround relies on -----------------------------------
 
 
+def source_loop(site, model):
+    """The source's loop, as written for Python 2 (where keys() returned a list)."""
+    for reg_model in site._registry.keys():  # noqa: SIM118
+        if model._meta.db_table == reg_model._meta.db_table:
+            del site._registry[reg_model]
+
+
 def test_canary_private_apis_of_the_admin_and_url_caches_still_behave(surveys):
     site = admin.site
     assert isinstance(site._registry, dict), "Django changed AdminSite._registry: it is no longer a dict"
@@ -301,9 +308,7 @@ def test_canary_private_apis_of_the_admin_and_url_caches_still_behave(surveys):
     with pytest.raises(NotRegistered):
         site.unregister(new)  # why the source matches db_table
     with pytest.raises(RuntimeError, match="dictionary changed size during iteration"):
-        for model in site._registry:  # the source's loop, as written for Python 2
-            if model._meta.db_table == new._meta.db_table:
-                del site._registry[model]
+        source_loop(site, new)
     # (the loop above may have deleted before failing: put the stale class back)
     site._registry.setdefault(old, admin.ModelAdmin(old, site))
     assert da.unregister_by_table(site, "surveys_response_demo") == [old], (
