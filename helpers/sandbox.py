@@ -928,6 +928,11 @@ def _serve(
     if not 1 <= workers <= 8:
         raise SandboxError(f"workers must be between 1 and 8, not {workers}.")
     port = _free_port()
+    env = dict(env or {})
+    if sandbox.db.backend == "sqlite" and "DATABASE_URL" not in env:
+        # Several processes write to one SQLite file: wait for locks instead of failing, and
+        # take the write lock when a transaction begins (Django's advice for concurrent use).
+        env["DATABASE_URL"] = f"sqlite:///{sandbox.root / 'db.sqlite3'}?timeout=30&transaction_mode=IMMEDIATE"
     log = sandbox.root / f".gunicorn-{len(sandbox._servers) + 1}.log"
     argv = [
         sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
@@ -936,7 +941,7 @@ def _serve(
     ]  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(
-            argv, cwd=sandbox.root, env={**sandbox.env, **(env or {})},
+            argv, cwd=sandbox.root, env={**sandbox.env, **env},
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
     server = Server(name, proc, port, log, workers)
