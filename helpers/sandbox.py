@@ -991,6 +991,13 @@ def start(*apps: str, backend: str | None = None) -> Sandbox:
     # access from them; its documentation names this variable as the fix for notebooks.
     # Only this process gets it: manage.py commands run without it.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # A kernel started by pytest (nbval) inherits pytest-django's DJANGO_SETTINGS_MODULE, which
+    # names the repository's project, not importable here: the notebook's Django is the
+    # sandbox's (setup_django), so that inherited name must not stop it.
+    from django.conf import settings
+
+    if not settings.configured:
+        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
     sandbox = Sandbox(list(apps) or None, backend=backend)
     _notebook_sandboxes.append(sandbox)
     with contextlib.suppress(Exception):
