@@ -202,16 +202,20 @@ class SchemaFreshnessMiddleware:
     fine: it only needs the database).
 
     ``DYNAMIC_SCHEMA_CHECK_INTERVAL`` (seconds, default 0) skips the check
-    for that long after one: 0 checks on every request. With 0, the request
-    also runs in a transaction that holds the stamp (``lock_version``), so
+    for that long after one: 0 checks on every request. With 0 and
+    ``DYNAMIC_SCHEMA_LOCK`` (default True), the request also runs in a
+    transaction that holds the stamp (``current_version(lock=True)``), so
     that a schema change committed while the request is served cannot pull
-    a column from under it; with an interval, a process may serve with its
-    old classes for up to that long after a change.
+    a column from under it. Without the lock, a change committed between
+    the check and the request's queries can still fail that one request;
+    with an interval, a process may serve with its old classes for up to
+    that long after a change.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.interval = float(getattr(settings, "DYNAMIC_SCHEMA_CHECK_INTERVAL", 0))
+        self.lock = bool(getattr(settings, "DYNAMIC_SCHEMA_LOCK", True))
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
@@ -252,7 +256,7 @@ class SchemaFreshnessMiddleware:
         if self.interval and now - self._checked_at < self.interval:
             return self.get_response(request)
         self._checked_at = now
-        if self.interval or not self.uses_lock(request):
+        if self.interval or not self.lock or not self.uses_lock(request):
             self.ensure_fresh()
             return self.get_response(request)
         with transaction.atomic():

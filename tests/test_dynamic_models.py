@@ -415,8 +415,8 @@ def make_stale(surveys, spec_dict):
 MIDDLEWARE_ON = {"append": "surveys.middleware.SurveySchemaMiddleware"}
 
 
-@pytest.mark.parametrize("interval", [0, 30])
-def test_middleware_rebuilds_a_stale_process_before_serving(surveys, settings, interval):
+@pytest.mark.parametrize(("interval", "lock"), [(0, True), (0, False), (30, True)])
+def test_middleware_rebuilds_a_stale_process_before_serving(surveys, settings, interval, lock):
     from surveys.models import Question, Survey
 
     survey = make_survey()
@@ -428,6 +428,7 @@ def test_middleware_rebuilds_a_stale_process_before_serving(surveys, settings, i
     make_stale(surveys, old)
     assert da.changelist_columns(client.get(url).content) == ["id", "rating", "comment"]  # stale
     settings.DYNAMIC_SCHEMA_CHECK_INTERVAL = interval
+    settings.DYNAMIC_SCHEMA_LOCK = lock
     with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, MIDDLEWARE_ON["append"]]):
         fresh = Client()
         fresh.force_login(User.objects.get(username="staff"))
