@@ -144,3 +144,19 @@ def test_bounded_load_while_the_schema_changes_no_5xx_no_lost_rows(project):
     stored = {r[0] for r in sb.query("SELECT id FROM surveys_response_feedback").rows}
     assert set(created) <= stored and len(stored) == len(created) + 1  # + the row of SETUP
     assert columns(server, cookie) == (200, ["id", "rating", "comment", "mail", "city"])
+
+
+def test_serve_answers_on_loopback_and_stops_with_the_sandbox():
+    from helpers.sandbox import SandboxError
+
+    with Sandbox(["authors"]) as sb:
+        sb.run("migrate", "--verbosity", "0").check()
+        server = sb.serve("web")
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.get("/admin/login/").status == 200
+        assert repr(server) == "<gunicorn web: 1 worker process, running>"
+        with pytest.raises(SandboxError, match="gunicorn exited at start"):
+            sb.serve("broken", app="mysite.nowhere:application")
+        with pytest.raises(SandboxError, match="starting with '/'"):
+            server.get("admin/")
+    assert not server.running  # closing the sandbox stopped it
