@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 
 from helpers.display import CommandResult, Diff, FileView, Table
 
-__all__ = ["Sandbox", "SandboxError", "project_dir", "start"]
+__all__ = ["HttpResult", "Sandbox", "SandboxError", "Server", "project_dir", "start"]
 
 SANDBOX_PREFIX = "kit-sandbox-"
 PG_DATABASE_PREFIX = "kit_sb_"
@@ -339,6 +339,7 @@ class Sandbox:
         else:
             self.db = _Database("sqlite", "")
         self._closed = False
+        self._servers: list[Server] = []
         self._finalizer = weakref.finalize(self, _cleanup, self.root, self.db)
         try:
             self._populate()
@@ -362,6 +363,7 @@ class Sandbox:
     def reset(self) -> Sandbox:
         """Start over: the committed project's files and an empty database, same folder."""
         self._require_open()
+        self.stop_servers()
         self._close_connection()
         for child in self.root.iterdir():
             if child.is_dir():
@@ -377,6 +379,7 @@ class Sandbox:
         if self._closed:
             return
         self._closed = True
+        self.stop_servers()
         self._close_connection()
         self._finalizer()
 
@@ -771,6 +774,31 @@ class Sandbox:
             params.append(app)
         return self.query(sql + " ORDER BY id", params, title="django_migrations")
 
+    # -- a real WSGI server
+
+    def serve(
+        self,
+        name: str = "server",
+        *,
+        workers: int = 1,
+        app: str = "mysite.wsgi:application",
+        env: Mapping[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Server:
+        """Start gunicorn on a free loopback port serving this sandbox; return its handle.
+
+        ``app`` is the WSGI application (``module:name`` inside the sandbox).
+        The server is stopped by ``server.stop()``, and in any case when the
+        sandbox closes (kernel exit, also after a failed cell).
+        """
+        self._require_open()
+        return _serve(self, name, workers, app, env, timeout)
+
+    def stop_servers(self) -> None:
+        """Stop every server this sandbox started."""
+        for server in getattr(self, "_servers", []):
+            server.stop()
+
     # -- Django inside the notebook's kernel
 
     def setup_django(self) -> None:
@@ -790,6 +818,162 @@ class Sandbox:
                 "the kernel to load this sandbox's project."
             )
         django.setup()
+
+
+@dataclass
+class HttpResult:
+    """An HTTP response from a sandbox's server: status, headers and body text."""
+
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    def __repr__(self) -> str:
+        return f"HTTP {self.status}"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        import json
+
+        return json.loads(self.text)
+
+
+class Server:
+    """A gunicorn server running this sandbox's project on loopback (see :meth:`Sandbox.serve`).
+
+    Its port and process ids are never shown: ``repr`` names it by ``name``.
+    """
+
+    def __init__(self, name: str, proc: subprocess.Popen, port: int, log: Path, workers: int) -> None:
+        self.name, self.proc, self.port, self.log, self.workers = name, proc, port, log, workers
+
+    @property
+    def url(self) -> str:
+        """The base URL (loopback; do not print it in a notebook: the port varies)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the gunicorn master is still running."""
+        return self.proc.poll() is None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30,
+    ) -> HttpResult:
+        """Make one request to this server (loopback only) and return the response."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        if not path.startswith("/"):
+            raise SandboxError(f"Give a path starting with '/', not {path!r}.")
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(  # noqa: S310 - a loopback URL built here
+            self.url + path, data=body, method=method, headers=dict(headers or {})
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback URL we built
+                return HttpResult(resp.status, dict(resp.headers), resp.read().decode("utf-8", "replace"))
+        except urllib.error.HTTPError as exc:
+            return HttpResult(exc.code, dict(exc.headers), exc.read().decode("utf-8", "replace"))
+
+    def get(self, path: str, **kwargs: Any) -> HttpResult:
+        """GET ``path``."""
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, data: Mapping[str, str] | None = None, **kwargs: Any) -> HttpResult:
+        """POST form-encoded ``data`` to ``path``."""
+        return self.request("POST", path, data=data or {}, **kwargs)
+
+    def stop(self) -> str:
+        """Stop the server and its workers (its own process group); safe to call twice."""
+        import signal
+
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        return f"{self.name}: stopped"
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        plural = "s" if self.workers != 1 else ""
+        return f"<gunicorn {self.name}: {self.workers} worker process{'es' if plural else ''}, {state}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(
+    sandbox: Sandbox,
+    name: str,
+    workers: int,
+    app: str,
+    env: Mapping[str, str] | None,
+    timeout: float,
+) -> Server:
+    import time
+    import urllib.error
+    import urllib.request
+
+    if not 1 <= workers <= 8:
+        raise SandboxError(f"workers must be between 1 and 8, not {workers}.")
+    port = _free_port()
+    env = dict(env or {})
+    if sandbox.db.backend == "sqlite" and "DATABASE_URL" not in env:
+        # Several processes write to one SQLite file: wait for locks instead of failing, and
+        # take the write lock when a transaction begins (Django's advice for concurrent use).
+        env["DATABASE_URL"] = f"sqlite:///{sandbox.root / 'db.sqlite3'}?timeout=30&transaction_mode=IMMEDIATE"
+    log = sandbox.root / f".gunicorn-{len(sandbox._servers) + 1}.log"
+    argv = [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--worker-class", "sync", "--timeout", "60", "--graceful-timeout", "5",
+        "--error-logfile", "-", "--log-level", "warning", app,
+    ]  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, cwd=sandbox.root, env={**sandbox.env, **env},
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+    server = Server(name, proc, port, log, workers)
+    sandbox._servers.append(server)
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise SandboxError(f"gunicorn exited at start:\n{sandbox.sanitize(log.read_text())[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/", timeout=2):  # noqa: S310 - loopback
+                break
+        except urllib.error.HTTPError:
+            break  # it answers (404 for / is fine)
+        except OSError:
+            if time.monotonic() > deadline:
+                server.stop()
+                raise SandboxError(f"gunicorn did not answer in {timeout:g} s; it was stopped.") from None
+            time.sleep(0.1)
+    return server
 
 
 def _cleanup(root: Path, db: _Database) -> None:

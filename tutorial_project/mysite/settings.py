@@ -39,6 +39,7 @@ ALL_KIT_APPS = [
     "newapp",
     "oldapp",
     "roster",
+    "surveys",
 ]
 KIT_APPS = [app for app in ALL_KIT_APPS if (BASE_DIR / app / "apps.py").is_file()]
 

@@ -1,0 +1,150 @@
+"""Benchmark: the cost and the effect of the schema-freshness middleware (chapters 20-21).
+
+1. Overhead: median latency of an admin changelist request (Django test client, in a
+   ``manage.py shell`` of a sandbox) without the middleware, with it checking on every
+   request, and with a 5 s check interval; interleaved in the same run.
+2. Propagation: gunicorn with 2 worker processes behind one socket. After a schema change is
+   committed, how many responses still show the old schema, and how long until both workers
+   have served the new one: the middleware versus the hook URL (one POST after the change).
+
+Run: .venv/bin/python benchmarks/dynamic_freshness.py [--requests N]
+(with DATABASE_URL set to a PostgreSQL server URL, it runs on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from helpers.sandbox import Sandbox
+
+MIDDLEWARE_LINE = '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
+SETUP = """
+from django.contrib.auth.models import User
+from django.test import Client
+from surveys.dynamic import response_model
+from surveys.models import Question, Survey
+s = Survey.objects.create(name="feedback")
+for i, name in enumerate(["rating", "comment", "city"], 1):
+    Question.objects.create(survey=s, name=name, field_type="text", position=i)
+model = response_model("feedback")
+model.objects.bulk_create([model(rating=str(i), comment="c" * 40, city="x") for i in range(20)])
+c = Client(); c.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+print(c.cookies["sessionid"].value)
+"""
+OVERHEAD = """
+import statistics, time
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+from django.test.utils import override_settings
+from surveys import dynamic
+dynamic.refresh()
+user = User.objects.get()
+M = "surveys.middleware.SurveySchemaMiddleware"
+clients = {}
+for label, middleware, interval, lock in [
+        ("without middleware", [], 0, True), ("every request, locked", [M], 0, True),
+        ("every request, no lock", [M], 0, False), ("5 s interval", [M], 5, True)]:
+    with override_settings(MIDDLEWARE=[*settings.MIDDLEWARE, *middleware],
+                           DYNAMIC_SCHEMA_CHECK_INTERVAL=interval, DYNAMIC_SCHEMA_LOCK=lock):
+        c = Client(); c.force_login(user); c.get("/admin/surveys/response_feedback/")
+        clients[label] = (c,)
+times = {k: [] for k in clients}
+labels = list(clients)
+for i in range(N):  # each client's middleware chain was built under its settings
+    for label in labels[i % 4:] + labels[:i % 4]:  # rotate the order: no position bias
+        c = clients[label][0]
+        t = time.perf_counter(); r = c.get("/admin/surveys/response_feedback/")
+        times[label].append(time.perf_counter() - t)
+        assert r.status_code == 200
+base = times[labels[0]]
+for label, values in times.items():
+    ratios = [v / b for v, b in zip(values, base)]
+    print(label, "|", statistics.median(values) * 1000, min(values) * 1000, statistics.median(ratios))
+"""
+
+
+def overhead(sb: Sandbox, n: int) -> list[tuple[str, float, float, float]]:
+    out = sb.shell(OVERHEAD.replace("N)", f"{n})")).check().stdout
+    rows = []
+    for line in out.strip().splitlines()[-4:]:
+        label, numbers = line.split(" | ")
+        rows.append((label, *map(float, numbers.split())))
+    return rows
+
+
+def change(sb: Sandbox, name: str, position: int) -> float:
+    sb.shell(f"""
+        from surveys.models import Question, Survey
+        Question.objects.create(survey=Survey.objects.get(), name="{name}", field_type="text",
+                                position={position})
+    """).check()
+    return time.perf_counter()  # the change is committed when the command returns
+
+
+def propagation(server, cookie: dict, sb: Sandbox, name: str, position: int, *, hook: bool, cap: int = 200):
+    from helpers.dynamic_admin import changelist_columns
+
+    committed = change(sb, name, position)
+    if hook:
+        made = sb.shell("from helpers.dynamic_admin import hook_token; print(hook_token())")
+        token = made.stdout.split()[-1]
+        server.post("/surveys/refresh/", headers={"X-Schema-Hook-Token": token})
+    stale = fresh = 0
+    fresh_pids: set[str] = set()
+    seen: set[str] = set()
+    done_at = None
+    for _ in range(cap):
+        page = server.get("/admin/surveys/response_feedback/", headers=cookie)
+        pid = page.headers.get("X-Worker-Pid") or page.headers.get("x-worker-pid") or "?"
+        seen.add(pid)
+        if page.status == 200 and name in changelist_columns(page.text):
+            fresh += 1
+            fresh_pids.add(pid)
+        else:
+            stale += 1
+        if len(fresh_pids) == 2 and done_at is None:
+            done_at = time.perf_counter() - committed
+        if done_at is not None and stale + fresh >= 40:
+            break
+    return stale, fresh, done_at
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=150)
+    args = parser.parse_args()
+    with Sandbox(["surveys"]) as sb:
+        sb.run("migrate", "--verbosity", "0").check()
+        cookie = {"Cookie": "sessionid=" + sb.shell(SETUP).check().stdout.split()[-1]}
+        print(f"backend: {sb.backend}; admin changelist of 20 rows, {args.requests} requests each\n")
+        rows = overhead(sb, args.requests)
+        print(f"{'configuration':<28} {'median ms':>10} {'min ms':>8} {'paired ratio vs without':>24}")
+        for label, median, low, ratio in rows:
+            print(f"{label:<28} {median:>10.2f} {low:>8.2f} {ratio:>23.3f}x")
+        print("(paired ratio: median over rounds of this request's time / the same round's time")
+        print(" without the middleware; the four are interleaved, order rotated each round)")
+
+        # The hook alternative: no middleware, 2 workers behind one socket.
+        server = sb.serve("hook", app="surveys.wsgi:application", workers=2)
+        hook = propagation(server, cookie, sb, "email", 4, hook=True)
+        server.stop()
+        sb.edit("mysite/settings.py", MIDDLEWARE_LINE,
+                MIDDLEWARE_LINE + '    "surveys.middleware.SurveySchemaMiddleware",\n')
+        server = sb.serve("stamp", app="surveys.wsgi:application", workers=2)
+        stamp = propagation(server, cookie, sb, "phone", 5, hook=False)
+        server.stop()
+        print("\nafter a committed change, gunicorn --workers 2 (40 requests at least):")
+        print(f"{'fix':<22} {'stale responses':>16} {'fresh':>6} {'both workers fresh after':>26}")
+        for label, (stale, fresh, done) in [("hook URL (1 POST)", hook), ("version stamp", stamp)]:
+            when = f"{done * 1000:.0f} ms" if done is not None else "never (in the sample)"
+            print(f"{label:<22} {stale:>16} {fresh:>6} {when:>26}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,520 @@
+"""Runtime dynamic models: definitions stored as data, a factory, and their schema.
+
+Some applications let their users define data structures while they run (a
+survey maker: every survey gets a table of responses). This module holds the
+parts of that technique that do not depend on how definitions are stored:
+
+* :class:`ModelSpec` / :class:`FieldSpec`: a definition as plain, immutable
+  data, and :func:`spec_hash`, a deterministic hash telling whether a cached
+  class still matches its definition;
+* :func:`validate_spec`: refuse unsafe or invalid names (SQL keywords, quotes,
+  spaces, too long for the backend, duplicates, unknown field types) *before*
+  any DDL runs, with one clear message per problem;
+* :func:`build_model` and :class:`DynamicModelCache`: the factory, which
+  builds a class from a definition and replaces an older class of the same
+  model cleanly in Django's app registry (no "already registered" warning,
+  caches and reverse relations of related models cleared);
+* :func:`schema_change` and :func:`apply_schema`: create, alter, rename and
+  drop tables and columns with Django's schema editor, in one transaction
+  with whatever else the caller writes (the definitions themselves).
+
+Only Django is imported: copy this file into a project. The admin side
+(re-registration, URLconf reload, freshness across processes) is in
+``helpers.dynamic_admin``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.core.exceptions import ValidationError
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+__all__ = [
+    "FIELD_TYPES",
+    "SQL_KEYWORDS",
+    "DynamicModelCache",
+    "FieldSpec",
+    "ModelSpec",
+    "SchemaStep",
+    "active_schema_editor",
+    "apply_schema",
+    "build_model",
+    "describe_steps",
+    "max_identifier_length",
+    "plan_schema",
+    "remove_model",
+    "schema_change",
+    "spec_hash",
+    "validate_spec",
+]
+
+# --- definitions ------------------------------------------------------------------------
+
+
+def _text(required: bool) -> models.Field:
+    # db_default keeps a default in the database itself, so that a process still using
+    # the previous class (which does not know the column yet) can insert rows.
+    return models.CharField(max_length=200, blank=not required, default="", db_default="")
+
+
+def _long_text(required: bool) -> models.Field:
+    return models.TextField(blank=not required, default="", db_default="")
+
+
+def _integer(required: bool) -> models.Field:
+    return models.IntegerField(null=True, blank=not required)
+
+
+def _decimal(required: bool) -> models.Field:
+    return models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=not required)
+
+
+def _boolean(required: bool) -> models.Field:
+    return models.BooleanField(default=False, db_default=False)
+
+
+def _date(required: bool) -> models.Field:
+    return models.DateField(null=True, blank=not required)
+
+
+def _email(required: bool) -> models.Field:
+    return models.EmailField(max_length=254, blank=not required, default="", db_default="")
+
+
+def _user(required: bool) -> models.Field:
+    # A relation to another model: its reverse side lives on User, which is why an
+    # old class must leave the registry cleanly (see remove_model).
+    return models.ForeignKey(
+        "auth.User", null=True, blank=not required, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+#: The field types a definition may use, and the Django field each becomes.
+FIELD_TYPES: dict[str, Callable[[bool], models.Field]] = {
+    "text": _text,
+    "long_text": _long_text,
+    "integer": _integer,
+    "decimal": _decimal,
+    "boolean": _boolean,
+    "date": _date,
+    "email": _email,
+    "user": _user,
+}
+
+#: Words refused as table, model or column names: reserved in SQL:2016, PostgreSQL or
+#: SQLite (Django would quote them, but a name that needs quoting everywhere is a trap
+#: for every raw query and report a user writes later).
+_KEYWORDS = """
+    abort action add after all alter always analyze and any array as asc asymmetric
+    attach authorization autoincrement before begin between binary both by cascade case
+    cast check collate collation column commit concurrently conflict constraint create
+    cross current current_catalog current_date current_role current_schema current_time
+    current_timestamp current_user database default deferrable deferred delete desc
+    detach distinct do drop each else end escape except exclude exclusive exists explain
+    fail false fetch filter first following for foreign from full generated glob grant
+    group groups having if ignore ilike immediate in index indexed initially inner
+    insert instead intersect into is isnull join key last lateral leading left like
+    limit localtime localtimestamp match materialized natural no not nothing notnull
+    null nulls of offset on only or order others outer over overlaps partition placing
+    plan pragma preceding primary query raise range recursive references regexp reindex
+    release rename replace restrict returning right rollback row rows savepoint select
+    session_user set similar some symmetric system_user table temp temporary then ties
+    to trailing transaction trigger true unbounded union unique update user using vacuum
+    values variadic verbose view virtual when where window with without
+"""
+SQL_KEYWORDS = frozenset(_KEYWORDS.split())
+
+IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+#: Attribute names every model already has, or that Django reserves.
+RESERVED_FIELD_NAMES = frozenset({"id", "pk", "objects", "delete", "save", "clean", "check"})
+PORTABLE_NAME_LENGTH = 63
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column of a dynamic model.
+
+    ``key`` identifies the field across versions of the definition (e.g. the
+    primary key of the row defining it): same key with another ``name`` is a
+    rename, not a drop and an add.
+    """
+
+    key: str
+    name: str
+    type: str
+    required: bool = False
+    label: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The field as JSON-ready data."""
+        return {"key": self.key, "name": self.name, "type": self.type,
+                "required": self.required, "label": self.label}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A dynamic model: its app, class name, table and fields (in order)."""
+
+    app_label: str
+    name: str
+    db_table: str
+    fields: tuple[FieldSpec, ...] = field(default=())
+    verbose_name: str = ""
+
+    @property
+    def model_name(self) -> str:
+        """The lower-case model name Django uses in registries, URLs and permissions."""
+        return self.name.lower()
+
+    def field_by_key(self) -> dict[str, FieldSpec]:
+        """The fields keyed by their stable key."""
+        return {f.key: f for f in self.fields}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The definition as JSON-ready data (what :meth:`from_dict` reads back)."""
+        return {
+            "app_label": self.app_label,
+            "name": self.name,
+            "db_table": self.db_table,
+            "verbose_name": self.verbose_name,
+            "fields": [f.to_dict() for f in self.fields],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelSpec:
+        """Read a definition written by :meth:`to_dict`."""
+        return cls(
+            app_label=data["app_label"],
+            name=data["name"],
+            db_table=data["db_table"],
+            verbose_name=data.get("verbose_name", ""),
+            fields=tuple(FieldSpec(**{**f, "key": str(f["key"])}) for f in data["fields"]),
+        )
+
+
+def spec_hash(spec: ModelSpec) -> str:
+    """A deterministic hash of everything a class is built from (not the field keys).
+
+    The same definition gives the same hash in every process and every run,
+    so a process can tell whether its cached class is still valid.
+    """
+    data = spec.to_dict()
+    for item in data["fields"]:
+        del item["key"]
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def max_identifier_length(using: str = DEFAULT_DB_ALIAS) -> int:
+    """The longest table or column name allowed: the backend's limit, else 63 (portable)."""
+    limit = connections[using].ops.max_name_length()
+    return min(limit, PORTABLE_NAME_LENGTH) if limit else PORTABLE_NAME_LENGTH
+
+
+def _name_problems(what: str, name: Any, limit: int) -> list[str]:
+    if not isinstance(name, str) or not IDENTIFIER.fullmatch(name):
+        return [
+            f"{what} {name!r} is not a valid name: use lower-case letters, digits and "
+            "underscores, starting with a letter (no spaces, quotes or other characters)."
+        ]
+    problems = []
+    if name.lower() in SQL_KEYWORDS:
+        problems.append(f"{what} {name!r} is an SQL keyword: choose another name.")
+    if "__" in name or name.endswith("_"):
+        problems.append(f"{what} {name!r} may not contain '__' or end with '_' (Django lookups).")
+    if len(name) > limit:
+        problems.append(
+            f"{what} {name!r} is too long: {len(name)} characters, at most {limit} on this database."
+        )
+    return problems
+
+
+def validate_spec(spec: ModelSpec, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Raise ``ValidationError`` listing every problem of ``spec``; return None when valid.
+
+    Nothing is written: call it before any DDL so that a bad definition
+    changes nothing.
+    """
+    limit = max_identifier_length(using)
+    problems: list[str] = []
+    problems += _name_problems("Model name", spec.name.lower() if isinstance(spec.name, str) else spec.name,
+                               limit)
+    problems += _name_problems("Table name", spec.db_table, limit)
+    seen: dict[str, str] = {}
+    keys: set[str] = set()
+    for f in spec.fields:
+        if f.key in keys:
+            problems.append(f"Field key {f.key!r} is used twice.")
+        keys.add(f.key)
+        name_problems = _name_problems("Field name", f.name, limit)
+        problems += name_problems
+        if not name_problems and f.name in RESERVED_FIELD_NAMES:
+            problems.append(f"Field name {f.name!r} is reserved by Django: choose another name.")
+        if isinstance(f.name, str):
+            if f.name.lower() in seen:
+                problems.append(f"Field name {f.name!r} is used twice in {spec.name}.")
+            seen[f.name.lower()] = f.key
+        if f.type not in FIELD_TYPES:
+            problems.append(
+                f"Field {f.name!r} has unknown type {f.type!r}: use one of {', '.join(sorted(FIELD_TYPES))}."
+            )
+    if problems:
+        raise ValidationError(problems, code="invalid_definition")
+
+
+# --- the factory --------------------------------------------------------------------------
+
+
+def remove_model(
+    app_label: str, model_name: str, *, registry: Apps = global_apps
+) -> type[models.Model] | None:
+    """Take a model class out of the app registry cleanly; return it (None if absent).
+
+    Private API: ``Apps.all_models`` (the dict that ``AppConfig.models`` also
+    is) and ``Apps.clear_cache``, which expires every model's ``_meta``
+    caches, so that related models (``User`` for a relation to it) forget the
+    reverse relation of the removed class. ``tests/test_dynamic_models.py``
+    has a canary test that fails if a Django release changes this.
+    """
+    old = registry.all_models[app_label].pop(model_name.lower(), None)
+    if old is not None:
+        registry.clear_cache()
+    return old
+
+
+def build_model(
+    spec: ModelSpec, *, registry: Apps = global_apps, validate: bool = True
+) -> type[models.Model]:
+    """Build the model class of ``spec`` in ``registry``, replacing an older class of it.
+
+    The class is unmanaged (``Meta.managed = False``): migrations never
+    touch its table, :func:`apply_schema` does. With the global registry the
+    class is what the ORM and the admin use; :func:`apply_schema` builds
+    throwaway classes in private registries.
+    """
+    if validate:
+        validate_spec(spec)
+    remove_model(spec.app_label, spec.model_name, registry=registry)
+    meta_attrs: dict[str, Any] = {
+        "app_label": spec.app_label,
+        "db_table": spec.db_table,
+        "managed": False,
+        "verbose_name": spec.verbose_name or spec.name.replace("_", " "),
+        "verbose_name_plural": spec.verbose_name or spec.name.replace("_", " "),
+    }
+    if registry is not global_apps:
+        meta_attrs["apps"] = registry
+    attrs: dict[str, Any] = {
+        "__module__": f"{spec.app_label}.dynamic_models",
+        "Meta": type("Meta", (), meta_attrs),
+        "id": models.BigAutoField(primary_key=True),
+        "_dynamic_spec_hash": spec_hash(spec),
+    }
+    for f in spec.fields:
+        column = FIELD_TYPES[f.type](f.required)
+        column.verbose_name = f.label or f.name.replace("_", " ")
+        attrs[f.name] = column
+    return type(spec.name, (models.Model,), attrs)
+
+
+class DynamicModelCache:
+    """The dynamic model classes of this process, rebuilt when their definition's hash changes."""
+
+    def __init__(self, registry: Apps = global_apps) -> None:
+        self.registry = registry
+        self._classes: dict[tuple[str, str], type[models.Model]] = {}
+
+    def get(self, spec: ModelSpec) -> type[models.Model]:
+        """The class for ``spec``: the cached one if still valid, else a new one."""
+        key = (spec.app_label, spec.model_name)
+        cached = self._classes.get(key)
+        registered = self.registry.all_models[spec.app_label].get(spec.model_name)
+        if cached is not None and cached is registered and cached._dynamic_spec_hash == spec_hash(spec):
+            return cached
+        model = build_model(spec, registry=self.registry)
+        self._classes[key] = model
+        return model
+
+    def is_current(self, spec: ModelSpec) -> bool:
+        """Whether the cached class of ``spec`` matches it (False if none is cached)."""
+        cached = self._classes.get((spec.app_label, spec.model_name))
+        return cached is not None and cached._dynamic_spec_hash == spec_hash(spec)
+
+    def discard(self, app_label: str, model_name: str) -> type[models.Model] | None:
+        """Forget a model (its definition was deleted); return the old class."""
+        self._classes.pop((app_label, model_name.lower()), None)
+        return remove_model(app_label, model_name, registry=self.registry)
+
+    def models(self) -> list[type[models.Model]]:
+        """The cached classes, by model name."""
+        return [self._classes[k] for k in sorted(self._classes)]
+
+    def clear(self) -> None:
+        """Forget every cached class and take it out of the registry."""
+        for app_label, model_name in list(self._classes):
+            self.discard(app_label, model_name)
+
+
+# --- schema changes -------------------------------------------------------------------------
+
+_active_editor: contextvars.ContextVar[BaseDatabaseSchemaEditor | None] = contextvars.ContextVar(
+    "dynamic_schema_editor", default=None
+)
+
+
+@contextlib.contextmanager
+def schema_change(using: str = DEFAULT_DB_ALIAS) -> Iterator[BaseDatabaseSchemaEditor]:
+    """One transaction for DDL and the writes that go with it (the definitions).
+
+    Opens Django's schema editor with ``atomic=True`` (or reuses the one
+    already open for ``using``): if anything inside fails, the DDL and the
+    definition rows roll back together. On SQLite this must not be entered
+    inside ``transaction.atomic()`` (Django's schema editor refuses, because
+    SQLite cannot switch foreign-key checks off inside a transaction).
+    """
+    current = _active_editor.get()
+    if current is not None and current.connection.alias == using:
+        yield current
+        return
+    with connections[using].schema_editor(atomic=True) as editor:
+        token = _active_editor.set(editor)
+        try:
+            yield editor
+        finally:
+            _active_editor.reset(token)
+
+
+def active_schema_editor(using: str = DEFAULT_DB_ALIAS) -> BaseDatabaseSchemaEditor | None:
+    """The schema editor of the enclosing :func:`schema_change`, if any."""
+    editor = _active_editor.get()
+    return editor if editor is not None and editor.connection.alias == using else None
+
+
+@dataclass(frozen=True)
+class SchemaStep:
+    """One DDL step from one definition to the next."""
+
+    action: str  # create_table, drop_table, rename_table, add_column, alter_column, drop_column
+    description: str
+    before: ModelSpec | None
+    after: ModelSpec | None
+    old_field: str | None = None
+    new_field: str | None = None
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def plan_schema(old: ModelSpec | None, new: ModelSpec | None) -> list[SchemaStep]:
+    """The DDL steps from ``old`` to ``new`` (None: no table), each with its own states."""
+    if old is None and new is None:
+        return []
+    if old is None:
+        return [SchemaStep("create_table", f"create table {new.db_table}", None, new)]
+    if new is None:
+        return [SchemaStep("drop_table", f"drop table {old.db_table}", old, None)]
+    steps: list[SchemaStep] = []
+    current = old
+    wanted = new.field_by_key()
+    # Renames and type changes first, then drops, then additions, then the table's name.
+    for f in old.fields:
+        target = wanted.get(f.key)
+        if target is None or target == f:
+            continue
+        fields = tuple(target if g.key == f.key else g for g in current.fields)
+        after = replace(current, fields=fields)
+        what = []
+        if target.name != f.name:
+            what.append(f"rename column {f.name} to {target.name}")
+        if (target.type, target.required) != (f.type, f.required):
+            what.append(f"alter column {target.name} ({f.type} -> {target.type})"
+                        if target.type != f.type else f"alter column {target.name} (required)")
+        if target.label != f.label:
+            what.append(f"relabel column {target.name}")
+        steps.append(SchemaStep("alter_column", f"{current.db_table}: {', '.join(what)}", current, after,
+                                f.name, target.name))
+        current = after
+    for f in old.fields:
+        if f.key not in wanted:
+            after = replace(current, fields=tuple(g for g in current.fields if g.key != f.key))
+            steps.append(SchemaStep("drop_column", f"{current.db_table}: drop column {f.name}",
+                                    current, after, f.name, None))
+            current = after
+    present = current.field_by_key()
+    for f in new.fields:
+        if f.key not in present:
+            after = replace(current, fields=(*current.fields, f))
+            steps.append(SchemaStep("add_column", f"{current.db_table}: add column {f.name} ({f.type})",
+                                    current, after, None, f.name))
+            current = after
+    if (new.db_table, new.name, new.verbose_name) != (current.db_table, current.name, current.verbose_name):
+        after = replace(current, db_table=new.db_table, name=new.name, verbose_name=new.verbose_name)
+        if new.db_table != current.db_table:
+            steps.append(SchemaStep("rename_table", f"rename table {current.db_table} to {new.db_table}",
+                                    current, after))
+        current = after
+    return steps
+
+
+def _isolated_model(spec: ModelSpec) -> type[models.Model]:
+    """A throwaway class of ``spec`` in a private registry (what migrations do with states)."""
+    registry = Apps(installed_apps=())
+    # Relations point at real models: copy the targets' classes into the private registry.
+    for f in spec.fields:
+        if f.type == "user":
+            user = global_apps.get_model("auth", "User")
+            registry.all_models["auth"]["user"] = user
+    return build_model(spec, registry=registry, validate=False)
+
+
+def apply_schema(
+    old: ModelSpec | None,
+    new: ModelSpec | None,
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[SchemaStep]:
+    """Change the database from definition ``old`` to ``new``; return the steps done.
+
+    ``new`` is validated first (nothing runs if it is refused). The steps run
+    in the enclosing :func:`schema_change` or in a new one: all or nothing.
+    """
+    if new is not None:
+        validate_spec(new, using=using)
+    steps = plan_schema(old, new)
+    if not steps:
+        return steps
+    with schema_change(using) as editor:
+        for step in steps:
+            before = _isolated_model(step.before) if step.before else None
+            after = _isolated_model(step.after) if step.after else None
+            if step.action == "create_table":
+                editor.create_model(after)
+            elif step.action == "drop_table":
+                editor.delete_model(before)
+            elif step.action == "rename_table":
+                editor.alter_db_table(after, step.before.db_table, step.after.db_table)
+            elif step.action == "add_column":
+                editor.add_field(before, after._meta.get_field(step.new_field))
+            elif step.action == "drop_column":
+                editor.remove_field(before, before._meta.get_field(step.old_field))
+            elif step.action == "alter_column":
+                editor.alter_field(
+                    before, before._meta.get_field(step.old_field), after._meta.get_field(step.new_field)
+                )
+    return steps
+
+
+def describe_steps(steps: Sequence[SchemaStep]) -> str:
+    """One line per step (for logs and notebooks)."""
+    return "\n".join(str(s) for s in steps) or "(no change)"

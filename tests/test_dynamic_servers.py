@@ -1,0 +1,162 @@
+"""Dynamic models across processes: real gunicorn workers on loopback, on the pass's backend.
+
+The hook URL refreshes only the process it reaches; the version-stamp
+middleware brings every worker up to date before it serves; under a bounded
+load with schema changes, no request fails and no row is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from helpers.dynamic_admin import changelist_columns
+from helpers.sandbox import Sandbox
+
+URL = "/admin/surveys/response_feedback/"
+MIDDLEWARE = '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
+SETUP = """
+from django.contrib.auth.models import User
+from django.test import Client
+from helpers.dynamic_admin import hook_token
+from surveys.models import Question, Survey
+s = Survey.objects.create(name="feedback")
+Question.objects.create(survey=s, name="rating", field_type="integer", position=1)
+Question.objects.create(survey=s, name="comment", field_type="text", position=2)
+from surveys.dynamic import response_model
+response_model("feedback").objects.create(rating=1)  # the admin shows columns when there are rows
+c = Client(); c.force_login(User.objects.create_superuser("admin", "a@example.com", "pw"))
+print(c.cookies["sessionid"].value, hook_token())
+"""
+
+
+@pytest.fixture
+def project():
+    with Sandbox(["surveys"]) as sb:
+        sb.run("migrate", "--verbosity", "0").check()
+        session, token = sb.shell(SETUP).check().stdout.split()[-2:]
+        yield sb, {"Cookie": f"sessionid={session}"}, token
+
+
+def columns(server, cookie):
+    page = server.get(URL, headers=cookie)
+    return page.status, changelist_columns(page.text)
+
+
+def concurrent_env(sb):
+    """What sb.serve gives its servers on SQLite: wait for locks, take the write lock at BEGIN."""
+    if sb.backend != "sqlite":
+        return {}
+    return {"DATABASE_URL": f"sqlite:///{sb.root / 'db.sqlite3'}?timeout=30&transaction_mode=IMMEDIATE"}
+
+
+def add_question(sb, name, position):
+    sb.shell(env=concurrent_env(sb), code=f"""
+        from surveys.models import Question, Survey
+        Question.objects.create(survey=Survey.objects.get(), name="{name}", field_type="text", position={position})
+    """).check()
+
+
+def test_hook_refreshes_one_worker_the_middleware_every_worker(project):
+    sb, cookie, token = project
+    w1 = sb.serve("worker 1", app="surveys.wsgi:application")
+    w2 = sb.serve("worker 2", app="surveys.wsgi:application")
+    assert columns(w1, cookie) == columns(w2, cookie) == (200, ["id", "rating", "comment"])
+    add_question(sb, "email", 3)  # another process changes the schema
+    assert columns(w1, cookie) == columns(w2, cookie) == (200, ["id", "rating", "comment"])  # stale
+    assert w1.post("/surveys/refresh/", headers={"X-Schema-Hook-Token": "forged"}).status == 403
+    hook = w1.post("/surveys/refresh/", headers={"X-Schema-Hook-Token": token})
+    assert hook.status == 200 and hook.json()["refreshed"] is True
+    assert columns(w1, cookie) == (200, ["id", "rating", "comment", "email"])
+    assert columns(w2, cookie) == (200, ["id", "rating", "comment"])  # the hook reached one worker
+    assert w2.post("/surveys/feedback/submit/", {"email": "a@b.c"}).status == 201  # stale: email lost
+    sb.stop_servers()
+
+    sb.edit("mysite/settings.py", MIDDLEWARE, MIDDLEWARE + '    "surveys.middleware.SurveySchemaMiddleware",\n')
+    w1 = sb.serve("worker 1", app="surveys.wsgi:application")
+    w2 = sb.serve("worker 2", app="surveys.wsgi:application")
+    add_question(sb, "phone", 4)
+    for server in (w1, w2):
+        assert columns(server, cookie) == (200, ["id", "rating", "comment", "email", "phone"])
+    assert w2.post("/surveys/feedback/submit/", {"phone": "123"}).status == 201
+    rows = sb.query("SELECT email, phone FROM surveys_response_feedback ORDER BY id").rows
+    assert [tuple(r) for r in rows] == [("", ""), ("", ""), ("", "123")]
+
+
+CHANGES = """
+import time
+from surveys.models import Question, Survey
+survey = Survey.objects.get()
+for position, name in enumerate(["email", "phone", "city"], 3):
+    Question.objects.create(survey=survey, name=name, field_type="text", position=position)
+    time.sleep(0.3)
+q = Question.objects.get(name="email"); q.name = "mail"; q.save()
+time.sleep(0.3)
+Question.objects.get(name="phone").delete()
+"""
+
+
+def test_bounded_load_while_the_schema_changes_no_5xx_no_lost_rows(project):
+    sb, cookie, _ = project
+    sb.edit("mysite/settings.py", MIDDLEWARE, MIDDLEWARE + '    "surveys.middleware.SurveySchemaMiddleware",\n')
+    server = sb.serve("workers", app="surveys.wsgi:application", workers=2)
+    statuses: list[int] = []
+    created: list[int] = []
+    pids: set[str] = set()
+    stop = threading.Event()
+    lock = threading.Lock()
+    cap = 300
+
+    def client(number):
+        i = 0
+        while not stop.is_set():
+            with lock:
+                if len(statuses) >= cap:
+                    return
+            i += 1
+            if i % 2:
+                page = server.post("/surveys/feedback/submit/", {"comment": f"c{number}-{i}"})
+                if page.status == 201:
+                    with lock:
+                        created.append(page.json()["id"])
+            else:
+                page = server.get(URL, headers=cookie)
+            with lock:
+                statuses.append(page.status)
+                pids.add(page.headers.get("X-Worker-Pid", "?"))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        sb.shell(env=concurrent_env(sb), code=CHANGES).check()
+    finally:
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    errors = [s for s in statuses if s >= 500]
+    assert not errors, f"{len(errors)} server errors out of {len(statuses)}:\n{server.log.read_text()[-3000:]}"
+    assert set(statuses) <= {200, 201}
+    assert len(pids) == 2, pids  # both workers served
+    stored = {r[0] for r in sb.query("SELECT id FROM surveys_response_feedback").rows}
+    assert set(created) <= stored and len(stored) == len(created) + 1  # + the row of SETUP
+    assert columns(server, cookie) == (200, ["id", "rating", "comment", "mail", "city"])
+
+
+def test_serve_answers_on_loopback_and_stops_with_the_sandbox():
+    from helpers.sandbox import SandboxError
+
+    with Sandbox(["authors"]) as sb:
+        sb.run("migrate", "--verbosity", "0").check()
+        server = sb.serve("web")
+        assert server.url.startswith("http://127.0.0.1:")
+        assert server.get("/admin/login/").status == 200
+        assert repr(server) == "<gunicorn web: 1 worker process, running>"
+        with pytest.raises(SandboxError, match="gunicorn exited at start"):
+            sb.serve("broken", app="mysite.nowhere:application")
+        with pytest.raises(SandboxError, match="starting with '/'"):
+            server.get("admin/")
+    assert not server.running  # closing the sandbox stopped it
