@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers.sandbox import Sandbox
+from helpers.widgets import progress
 
 MODELS = '''
 from django.db import models
@@ -145,7 +146,13 @@ def main() -> int:
     args = parser.parse_args()
     with Sandbox(["central"], backend=args.backend) as sb:
         sb.run("migrate", "-v0").check()
-        sb.shell(f"from central.sample import fill; fill({args.rows})", timeout=3600).check()
+        chunk = 100_000
+        with progress(args.rows, f"Filling central with {args.rows:,} rows") as bar:
+            for start in range(1, args.rows + 1, chunk):
+                count = min(chunk, args.rows - start + 1)
+                code = f"from central.sample import fill; fill({count}, start={start})"
+                sb.shell(code, timeout=3600).check()
+                bar.advance(count)
         sb.write("central/models.py", MODELS)
         sb.run("breakdown_migrations", "central").check()
         sb.run("migrate", "central", "0002", "-v0").check()

@@ -23,7 +23,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CommandResult", "Diff", "FileView", "Table", "Verdict", "check", "models_picture"]
+__all__ = [
+    "CommandResult",
+    "Diff",
+    "FileView",
+    "Table",
+    "Verdict",
+    "check",
+    "migration_picture",
+    "models_picture",
+]
 
 
 @dataclass
@@ -260,3 +269,20 @@ def models_picture(sandbox: Any, *apps: str) -> Any:
 
         raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
     return ModelDiagram.from_json(result.stdout)
+
+
+def migration_picture(sandbox: Any, *apps: str) -> Any:
+    """A picture of the migration graph of ``apps`` in a sandbox, as its files stand now.
+
+    Runs ``manage.py migration_graph ... --format json`` in the sandbox and
+    returns a :class:`helpers.migration_graph.MigrationGraphPicture`, which
+    shows as SVG in Jupyter (conflicts, merges, squashed migrations marked).
+    """
+    from helpers.migration_graph import MigrationGraphPicture
+
+    result = sandbox.run("migration_graph", *apps, "--format", "json")
+    if not result.ok:
+        from helpers.sandbox import SandboxError
+
+        raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
+    return MigrationGraphPicture.from_json(result.stdout)

@@ -63,6 +63,7 @@ class GraphNode:
     external: bool = False  # drawn because a selected migration depends on it
     conflict: bool = False  # a leaf of an app that has several leaves
     merge: bool = False  # two or more parents in its own app
+    replaces: tuple[Key, ...] = ()  # a squashed migration: the migrations it replaces
 
     @property
     def key(self) -> Key:
@@ -88,7 +89,11 @@ class MigrationGraphPicture:
         """Rebuild a picture from :meth:`to_json`'s output (e.g. a command's stdout)."""
         data = json.loads(text)
         nodes = [
-            GraphNode(**{**n, "parents": tuple(tuple(p) for p in n["parents"])})  # type: ignore[misc]
+            GraphNode(**{  # type: ignore[misc]
+                **n,
+                "parents": tuple(tuple(p) for p in n["parents"]),
+                "replaces": tuple(tuple(r) for r in n.get("replaces", ())),
+            })
             for n in data["nodes"]
         ]
         return cls(list(data["apps"]), nodes)
@@ -151,7 +156,7 @@ class MigrationGraphPicture:
             columns[app] = (x, width)
             x += width + COL_GAP
         rows = max(depth.values(), default=0) + 1
-        total_w = max(x - COL_GAP + MARGIN, 420)
+        total_w = max(x - COL_GAP + MARGIN + 30, 620)
         total_h = MARGIN + HEADER_H + rows * ROW_H - (ROW_H - NODE_H) + LEGEND_H + MARGIN
         return positions, columns, node_w, total_w, total_h
 
@@ -190,12 +195,24 @@ class MigrationGraphPicture:
                     f'stroke="{colour}" stroke-width="1.5"{dash} marker-end="url(#arrow)"/>'
                 )
         for node in sorted(self.nodes, key=lambda n: n.key):
+            cx, cy = positions[node.key]
+            for replaced in node.replaces:
+                if replaced in positions:
+                    rx, ry = positions[replaced]
+                    x1, y1, x2, y2 = cx + node_w, cy + NODE_H // 2, rx + node_w, ry + NODE_H // 2
+                    out.append(
+                        f'<path d="M {x1} {y1} C {x1 + 30} {y1} {x2 + 30} {y2} {x2} {y2}" fill="none" '
+                        f'stroke="#d08020" stroke-width="1.5" stroke-dasharray="2,3"/>'
+                    )
+        for node in sorted(self.nodes, key=lambda n: n.key):
             x, y = positions[node.key]
             fill, stroke, stroke_w, dash = "#ffffff", "#333333", "1", ""
             if node.applied:
                 fill = "#dff0d8"
             if node.merge:
                 fill = "#e8dcf5"
+            if node.replaces:
+                fill = "#fde7c8"
             if node.external:
                 fill, stroke, dash = "#f2f2f2", "#999999", ' stroke-dasharray="3,2"'
             if node.conflict:
@@ -214,6 +231,8 @@ class MigrationGraphPicture:
             ("#ffffff", "#cc0000", "3", "conflicting leaf"),
             ("#f2f2f2", "#999999", "1", "other app"),
         ]
+        if any(n.replaces for n in self.nodes):
+            items.append(("#fde7c8", "#333333", "1", "squashed (dotted: what it replaces)"))
         lx = MARGIN
         for fill, stroke, stroke_w, text in items:
             out.append(
@@ -246,6 +265,7 @@ class MigrationGraphPicture:
                         ("applied", node.applied),
                         ("merge", node.merge),
                         ("CONFLICT: one of several leaves", node.conflict),
+                        ("squashed: replaces " + ", ".join(r[1] for r in node.replaces), bool(node.replaces)),
                     )
                     if on
                 ]
@@ -286,7 +306,11 @@ def migration_graph(
     read no database). Unknown app labels raise ``LookupError`` naming the
     apps with migrations. Nothing is written.
     """
-    loader = MigrationLoader(connections[using] if using is not None else None, ignore_no_migrations=True)
+    connection = connections[using] if using is not None else None
+    # Every migration, squashed ones *and* those they replace, so that `replaces` can be drawn;
+    # leaves and conflicts as Django itself sees them (with replacements applied).
+    loader = MigrationLoader(connection, ignore_no_migrations=True, replace_migrations=False)
+    leaves = MigrationLoader(connection, ignore_no_migrations=True).graph.leaf_nodes()
     known = sorted(loader.migrated_apps)
     selected = list(apps) if apps else known
     unknown = [a for a in selected if a not in known]
@@ -296,7 +320,6 @@ def migration_graph(
             f"Apps with migrations: {', '.join(known)}."
         )
     graph = loader.graph
-    leaves = graph.leaf_nodes()
     conflicted = {app for app in {k[0] for k in leaves} if sum(1 for k in leaves if k[0] == app) > 1}
     chosen: list[Key] = sorted(k for k in graph.nodes if k[0] in selected)
     parents_of = {k: tuple(sorted(p.key for p in graph.node_map[k].parents)) for k in chosen}
@@ -309,6 +332,7 @@ def migration_graph(
             applied=(key in loader.applied_migrations) if using is not None else None,
             conflict=key in leaves and key[0] in conflicted,
             merge=sum(1 for p in parents_of[key] if p[0] == key[0]) > 1,
+            replaces=tuple(tuple(r) for r in getattr(loader.disk_migrations.get(key), "replaces", ()) or ()),
         )
         for key in chosen
     ]

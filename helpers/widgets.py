@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from helpers.display import CommandResult
     from helpers.sandbox import Sandbox
 
-__all__ = ["MigrationExplorer", "PlanStep", "Progress", "progress"]
+__all__ = ["MigrationExplorer", "ModelDesigner", "PlanStep", "Progress", "progress"]
 
 _STEP = re.compile(r"^(?P<app>\w+)\.(?P<name>\w+)$")
 
@@ -193,6 +193,165 @@ class MigrationExplorer:
 
     def __repr__(self) -> str:
         return f"Migration explorer: {self.app} -> {self.target}\n{self.describe_plan()}"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
+_RESULT_LIST = re.compile(r'<table id="result_list">.*?</table>', re.S)
+
+
+class ModelDesigner:
+    """Add, rename and remove the fields of a runtime dynamic model from a form.
+
+    Works on a definition row with questions (the ``surveys`` app of the
+    dynamic-models chapter: a ``Survey`` whose ``Question`` rows are the
+    fields of its response model). Every change is an ordinary save or
+    delete of a definition row, so the app's signals change the table and
+    refresh the admin; the designer then shows the admin's changelist as the
+    admin itself renders it (through ``client``, a logged-in test client).
+    Use it as a widget, or from code: :meth:`add_field`,
+    :meth:`rename_field`, :meth:`remove_field`, :meth:`changelist`.
+    """
+
+    def __init__(self, survey: Any, client: Any, *, changelist_url: str | None = None) -> None:
+        """Design ``survey``'s response model; ``client`` fetches its admin changelist."""
+        import ipywidgets as w
+
+        from helpers.dynamic_models import FIELD_TYPES
+
+        self.survey, self.client = survey, client
+        self.url = changelist_url or f"/admin/{survey._meta.app_label}/response_{survey.name}/"
+        self.message = ""
+        self._name = w.Text(placeholder="new field name", description="Field")
+        self._type = w.Dropdown(options=sorted(FIELD_TYPES), value="text", description="Type")
+        self._add = w.Button(description="Add field", icon="plus", button_style="primary")
+        self._pick = w.Dropdown(description="Field")
+        self._new_name = w.Text(placeholder="new name", description="Rename to")
+        self._rename = w.Button(description="Rename", icon="pencil")
+        self._remove = w.Button(description="Remove", icon="trash", button_style="danger")
+        self._message = w.HTML()
+        self._admin = w.HTML()
+        self._add.on_click(lambda _: self._act(self.add_field, self._name.value, self._type.value))
+        self._rename.on_click(lambda _: self._act(self.rename_field, self._pick.value, self._new_name.value))
+        self._remove.on_click(lambda _: self._act(self.remove_field, self._pick.value))
+        self.widget = w.VBox(
+            [
+                w.HTML(f"<b>Response model of survey <code>{html.escape(survey.name)}</code></b>"),
+                w.HBox([self._name, self._type, self._add]),
+                w.HBox([self._pick, self._new_name, self._rename, self._remove]),
+                self._message,
+                w.HTML("<b>Its admin changelist, as the admin renders it</b>"),
+                self._admin,
+            ]
+        )
+        self.widget.add_class("kit-model-designer")
+        self._refresh()
+
+    # -- code interface
+
+    def fields(self) -> list[tuple[str, str]]:
+        """The model's fields as (name, type), in order."""
+        return [(q.name, q.field_type) for q in self.survey.questions.order_by("position", "id")]
+
+    def _question(self, name: str) -> Any:
+        from helpers.sandbox import SandboxError
+
+        found = self.survey.questions.filter(name=name).first()
+        if found is None:
+            names = ", ".join(n for n, _ in self.fields()) or "none"
+            raise SandboxError(f"No field {name!r} in {self.survey.name}; its fields: {names}.")
+        return found
+
+    def add_field(self, name: str, field_type: str = "text") -> ModelDesigner:
+        """Add a field (a question) at the end; the table and the admin follow."""
+        last = self.survey.questions.order_by("-position").first()
+        self.survey.questions.create(
+            name=name, field_type=field_type, position=(last.position + 1) if last else 1
+        )
+        self.message = f"added {name} ({field_type})"
+        self._refresh()
+        return self
+
+    def rename_field(self, old: str, new: str) -> ModelDesigner:
+        """Rename a field: its column is renamed, its values kept."""
+        question = self._question(old)
+        question.name = new
+        question.save()
+        self.message = f"renamed {old} to {new}"
+        self._refresh()
+        return self
+
+    def remove_field(self, name: str) -> ModelDesigner:
+        """Remove a field and its column."""
+        self._question(name).delete()
+        self.message = f"removed {name}"
+        self._refresh()
+        return self
+
+    def changelist(self) -> tuple[int, list[str]]:
+        """The admin changelist's HTTP status and its columns (checkbox excluded)."""
+        from helpers.dynamic_admin import changelist_columns
+
+        page = self.client.get(self.url)
+        return page.status_code, changelist_columns(page.content) if page.status_code == 200 else []
+
+    def press(self, button: str, *values: str) -> ModelDesigner:
+        """Fill the form with ``values`` and press ``button``, as a person would.
+
+        ``press("Add field", name, type)``, ``press("Rename", old, new)``,
+        ``press("Remove", name)``. Unlike the methods above, a refused change
+        is shown in the form (as the widget shows it), not raised.
+        """
+        from helpers.sandbox import SandboxError
+
+        actions = {"Add field": (self.add_field, [self._name, self._type]),
+                   "Rename": (self.rename_field, [self._pick, self._new_name]),
+                   "Remove": (self.remove_field, [self._pick])}  # fmt: skip
+        if button not in actions:
+            raise SandboxError(f"No button {button!r}; the buttons are {', '.join(actions)}.")
+        action, controls = actions[button]
+        for control, value in zip(controls, values, strict=False):
+            if hasattr(control, "options") and value not in control.options:
+                continue  # an unknown field: the action itself says so
+            control.value = value
+        self._act(action, *values)
+        return self
+
+    # -- widget plumbing
+
+    def _act(self, action: Any, *args: str) -> None:
+        try:
+            action(*args)
+        except Exception as exc:  # shown in the form, as a form shows its errors
+            problems = getattr(exc, "messages", None) or [str(exc)]
+            self.message = "refused: " + " ".join(problems)
+            self._refresh()
+
+    def _refresh(self) -> None:
+        fields = self.fields()
+        self._pick.options = [n for n, _ in fields]
+        style = "color:#a00" if self.message.startswith("refused") else "color:#264"
+        self._message.value = f'<span style="{style}">{html.escape(self.message)}</span>'
+        page = self.client.get(self.url)
+        table = _RESULT_LIST.search(page.content.decode()) if page.status_code == 200 else None
+        if table:
+            self._admin.value = table.group(0)
+        elif page.status_code == 200:
+            self._admin.value = "<p>HTTP 200, no rows yet: the admin shows no table until there is one.</p>"
+        else:
+            self._admin.value = f"<p>HTTP {page.status_code}</p>"
+
+    def __repr__(self) -> str:
+        status, columns = self.changelist()
+        fields = ", ".join(f"{n} ({t})" for n, t in self.fields()) or "none"
+        lines = [f"Model designer: survey {self.survey.name}", f"  fields: {fields}"]
+        if self.message:
+            lines.append(f"  last change: {self.message}")
+        lines.append(f"  admin changelist: HTTP {status}, columns {columns}")
+        return "\n".join(lines)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.widget._repr_mimebundle_(**kwargs)

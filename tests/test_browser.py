@@ -124,3 +124,47 @@ def test_jupyterlab_runs_a_chapter_and_its_migration_explorer_works(browser, jup
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+
+
+def test_dynamic_admin_served_by_gunicorn_shows_a_new_column_in_the_browser(browser):
+    from helpers.sandbox import Sandbox
+
+    with Sandbox(["surveys"], backend="sqlite") as sb:
+        sb.run("migrate", "--verbosity", "0").check()
+        sb.edit("mysite/settings.py",
+                '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n',
+                '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
+                '    "surveys.middleware.SurveySchemaMiddleware",\n')  # fmt: skip
+        sb.shell("""
+            from django.contrib.auth.models import User
+            from surveys.dynamic import response_model
+            from surveys.models import Question, Survey
+            User.objects.create_superuser("admin", "admin@example.com", "kit-browser")
+            survey = Survey.objects.create(name="feedback")
+            Question.objects.create(survey=survey, name="rating", field_type="integer", position=1)
+            response_model("feedback").objects.create(rating=4)
+        """).check()
+        server = sb.serve("admin", app="surveys.wsgi:application")
+        page = browser.new_page(viewport={"width": 1200, "height": 700})
+        page.goto(f"{server.url}/admin/login/?next=/admin/surveys/response_feedback/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", "kit-browser")
+        page.click("input[type=submit]")
+        page.wait_for_selector("#result_list", timeout=30_000)
+        before = [h.strip().lower() for h in page.locator("#result_list thead th").all_text_contents()]
+        assert "rating" in before and "email" not in before
+
+        # Another process changes the definition; the served admin follows on its next request.
+        sb.shell("""
+            from surveys.models import Question, Survey
+            Question.objects.create(survey=Survey.objects.get(name="feedback"), name="email",
+                                    field_type="email", position=2)
+        """).check()
+        page.reload()
+        page.wait_for_selector("#result_list", timeout=30_000)
+        after = [h.strip().lower() for h in page.locator("#result_list thead th").all_text_contents()]
+        assert after[-2:] == ["rating", "email"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shot = ARTIFACTS / "dynamic-admin-new-column.png"
+        page.screenshot(path=str(shot))
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -74,3 +74,48 @@ def test_progress_outside_a_notebook_writes_to_stderr(capsys):
     err = capsys.readouterr().err
     assert err.endswith("Copying rows: 100% (1,000/1,000)\n")
     assert err.count("100%") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_model_designer_changes_the_table_and_the_admin(client, django_user_model):
+    from django.db import connection
+    from surveys.dynamic import response_model
+    from surveys.models import Question, Survey
+
+    from helpers.widgets import ModelDesigner
+
+    def columns():
+        with connection.cursor() as cursor:
+            return [c.name for c in connection.introspection.get_table_description(cursor, "surveys_response_designed")]
+
+    client.force_login(django_user_model.objects.create_superuser("boss", "b@example.com", "pw"))
+    survey = Survey.objects.create(name="designed")
+    try:
+        Question.objects.create(survey=survey, name="rating", field_type="integer", position=1)
+        response_model("designed").objects.create(rating=3)
+        designer = ModelDesigner(survey, client)
+        assert designer.changelist() == (200, ["id", "rating"])
+
+        designer.add_field("visits", "integer")
+        assert designer.changelist() == (200, ["id", "rating", "visits"])
+        assert "visits" in columns()
+        response_model("designed").objects.update(visits=7)
+
+        designer.rename_field("visits", "visit_count")
+        assert designer.changelist()[1][-1] == "visit_count"
+        assert list(response_model("designed").objects.values_list("visit_count", flat=True)) == [7]
+
+        designer.press("Add field", "select", "text")
+        assert designer.message.startswith("refused: Field name 'select' is an SQL keyword")
+        assert designer.fields() == [("rating", "integer"), ("visit_count", "integer")]
+        assert "select" not in columns()
+
+        with pytest.raises(SandboxError, match="No field 'nope'.*rating, visit_count"):
+            designer.remove_field("nope")
+        designer.press("Remove", "visit_count")
+        assert designer.fields() == [("rating", "integer")]
+        assert columns() == ["id", "rating"]
+        assert 'id="result_list"' in designer._admin.value
+        assert repr(designer).splitlines()[-1] == "  admin changelist: HTTP 200, columns ['id', 'rating']"
+    finally:
+        survey.delete()
