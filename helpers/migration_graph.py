@@ -156,7 +156,11 @@ class MigrationGraphPicture:
             columns[app] = (x, width)
             x += width + COL_GAP
         rows = max(depth.values(), default=0) + 1
-        total_w = max(x - COL_GAP + MARGIN + 30, 620)
+        legend = ["applied", "merge", "conflicting leaf", "other app", "across apps"]
+        if any(n.replaces for n in self.nodes):
+            legend.append("squashed (dotted bracket: what it replaces)")
+        legend_w = sum(34 + len(t) * CHAR_W for t in legend) + 28 + 2 * MARGIN
+        total_w = max(x - COL_GAP + MARGIN + 30, legend_w)
         total_h = MARGIN + HEADER_H + rows * ROW_H - (ROW_H - NODE_H) + LEGEND_H + MARGIN
         return positions, columns, node_w, total_w, total_h
 
@@ -196,14 +200,20 @@ class MigrationGraphPicture:
                 )
         for node in sorted(self.nodes, key=lambda n: n.key):
             cx, cy = positions[node.key]
-            for replaced in node.replaces:
-                if replaced in positions:
-                    rx, ry = positions[replaced]
+            spots = sorted(positions[r] for r in node.replaces if r in positions)
+            if not spots:
+                continue
+            dotted = 'fill="none" stroke="#d08020" stroke-width="1.5" stroke-dasharray="2,3"'
+            if all(rx == spots[0][0] and rx < cx for rx, _ in spots):
+                # The replaced run is the lane to the left: a bracket along its right side.
+                bx = spots[0][0] + node_w + LANE_GAP // 2
+                top, bottom = min(y for _, y in spots), max(y for _, y in spots) + NODE_H
+                out.append(f'<path d="M {bx - 5} {top} H {bx} V {bottom} H {bx - 5}" {dotted}/>')
+                out.append(f'<path d="M {bx} {cy + NODE_H // 2} H {cx}" {dotted}/>')
+            else:
+                for rx, ry in spots:
                     x1, y1, x2, y2 = cx + node_w, cy + NODE_H // 2, rx + node_w, ry + NODE_H // 2
-                    out.append(
-                        f'<path d="M {x1} {y1} C {x1 + 30} {y1} {x2 + 30} {y2} {x2} {y2}" fill="none" '
-                        f'stroke="#d08020" stroke-width="1.5" stroke-dasharray="2,3"/>'
-                    )
+                    out.append(f'<path d="M {x1} {y1} C {x1 + 30} {y1} {x2 + 30} {y2} {x2} {y2}" {dotted}/>')
         for node in sorted(self.nodes, key=lambda n: n.key):
             x, y = positions[node.key]
             fill, stroke, stroke_w, dash = "#ffffff", "#333333", "1", ""
@@ -232,7 +242,7 @@ class MigrationGraphPicture:
             ("#f2f2f2", "#999999", "1", "other app"),
         ]
         if any(n.replaces for n in self.nodes):
-            items.append(("#fde7c8", "#333333", "1", "squashed (dotted: what it replaces)"))
+            items.append(("#fde7c8", "#333333", "1", "squashed (dotted bracket: what it replaces)"))
         lx = MARGIN
         for fill, stroke, stroke_w, text in items:
             out.append(

@@ -162,3 +162,20 @@ def test_merge_node_is_marked():
     )
     assert "  0003_merge  <- 0002_a, 0002_b  [merge]" in picture.text()
     assert picture.svg().count('fill="#e8dcf5"') == 1 + 1  # the merge node + legend
+
+
+def test_graph_shows_what_a_squashed_migration_replaces_without_a_false_conflict():
+    from helpers.sandbox import Sandbox
+
+    with Sandbox(["catalog"]) as sb:
+        sb.run("squashmigrations", "catalog", "0006", "--noinput").check()
+        shown = sb.run("migration_graph", "catalog", "--format", "json", "--no-database")
+        picture = MigrationGraphPicture.from_json(shown.check().stdout)
+        squashed = [n for n in picture.nodes if n.replaces]
+        assert [n.name for n in squashed] == ["0001_squashed_0006_delete_tag"]
+        assert squashed[0].replaces[0] == ("catalog", "0001_initial")
+        assert len(squashed[0].replaces) == 6
+        assert picture.conflicts == {}  # a squash beside its run is not a second leaf
+        assert "squashed: replaces 0001_initial" in picture.text()
+        assert "dotted bracket: what it replaces" in picture.svg()
+        assert MigrationGraphPicture.from_json(picture.to_json()).svg() == picture.svg()
