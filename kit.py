@@ -163,7 +163,12 @@ def execute(paths: list[str]) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     notebooks = [Path(p).resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    os.environ.pop("DATABASE_URL", None)  # committed outputs are the SQLite ones
+    # Committed outputs are the SQLite ones; a PostgreSQL server given in DATABASE_URL still
+    # serves the cells tagged `postgresql` (side-by-side demonstrations).
+    url = postgres_url()
+    if url:
+        os.environ["KIT_POSTGRES_URL"] = url
+    os.environ.pop("DATABASE_URL", None)
 
     def run_one(path: Path) -> tuple[Path, str | None]:
         import nbformat

@@ -182,6 +182,33 @@ def _conflict_error(found: dict[str, list[str]]) -> CommandError:
     )
 
 
+def prepared_executor(
+    app_label: str | None,
+    migration_name: str | None,
+    using: str | None,
+    *,
+    assume_all_applied: bool = False,
+) -> MigrationExecutor:
+    """An executor for planning: the app checked, conflicts refused, applied set chosen.
+
+    Raises ``CommandError`` for a migration name without its app, an unknown
+    app, or conflicting leaf migrations (as ``migrate`` does). With
+    ``assume_all_applied``, every migration on disk counts as applied.
+    """
+    if migration_name is not None and app_label is None:
+        raise CommandError(f"Name the app of migration {migration_name!r}.")
+    executor = load_executor(using)
+    loader = executor.loader
+    if app_label is not None:
+        _check_app(loader, app_label)
+    found = loader.detect_conflicts()
+    if found:
+        raise _conflict_error(found)
+    if assume_all_applied:
+        loader.applied_migrations = {key: loader.graph.nodes[key] for key in loader.graph.nodes}
+    return executor
+
+
 def migration_plan(
     app_label: str | None = None,
     migration_name: str | None = None,
@@ -197,17 +224,8 @@ def migration_plan(
     Like ``migrate``, refuses (``CommandError``) when an app has conflicting
     leaf migrations.
     """
-    if migration_name is not None and app_label is None:
-        raise CommandError(f"Name the app of migration {migration_name!r}.")
-    executor = load_executor(using)
+    executor = prepared_executor(app_label, migration_name, using, assume_all_applied=assume_all_applied)
     loader = executor.loader
-    if app_label is not None:
-        _check_app(loader, app_label)
-    found = loader.detect_conflicts()
-    if found:
-        raise _conflict_error(found)
-    if assume_all_applied:
-        loader.applied_migrations = {key: loader.graph.nodes[key] for key in loader.graph.nodes}
     if app_label and migration_name:
         targets: list[tuple[str, str | None]] = [resolve_target(loader, app_label, migration_name)]
         target_text = f"{app_label} {migration_name}"

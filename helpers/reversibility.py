@@ -42,7 +42,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.management import CommandError
 from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations import RemoveField, RunPython, RunSQL, SeparateDatabaseAndState
@@ -50,7 +49,7 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 from django.db.models import NOT_PROVIDED
 
-from .migration_plan import _check_app, _conflict_error, load_executor, resolve_target
+from .migration_plan import prepared_executor, resolve_target
 
 __all__ = [
     "DATA_DEPENDENT",
@@ -217,17 +216,11 @@ def check_reversible(
     Nothing is run. Unknown apps or migrations and ambiguous prefixes raise
     :class:`CommandError` naming the candidates.
     """
-    if migration_name is not None and app_label is None:
-        raise CommandError(f"Name the app of migration {migration_name!r}.")
-    executor = load_executor(using if not assume_all_applied else None)
+    executor = prepared_executor(
+        app_label, migration_name, using if not assume_all_applied else None,
+        assume_all_applied=assume_all_applied,
+    )  # fmt: skip
     loader = executor.loader
-    if app_label is not None:
-        _check_app(loader, app_label)
-    found_conflicts = loader.detect_conflicts()
-    if found_conflicts:
-        raise _conflict_error(found_conflicts)
-    if assume_all_applied:
-        loader.applied_migrations = {key: loader.graph.nodes[key] for key in loader.graph.nodes}
     if app_label is None:
         targets: list[tuple[str, str | None]] = [(app, None) for app in sorted(loader.migrated_apps)]
         target_text = "every app to zero"
