@@ -1,6 +1,7 @@
 """Benchmark: testing one data migration with helpers.migration_harness vs django-test-migrations.
 
     .venv/bin/python benchmarks/migration_harness.py [--tests 20] [--depths 0,40,120] [--depth-tests 5]
+        [--backend sqlite|postgresql]
 
 Both tools run the same test of the tutorial project's ``roster.0003_combine_names``
 data migration (Django's guide's ``combine_names``): put the database at
@@ -17,10 +18,12 @@ Table 1 runs the same N tests of each in one process on the kit's own project
 (contrib apps + authors, books, ledger with 16 migrations, roster with 4: 40
 migrations). Table 2 puts K extra migrations before X (an app whose K
 migrations ``roster.0001`` then depends on, in a temporary copy of the project)
-and shows the per-test cost of each tool: the harness's stays flat.
+and shows the per-test cost of each tool as the history before X grows.
 
-Each measurement runs in a fresh interpreter on SQLite's in-memory test
-database (``DATABASE_URL`` is ignored); not part of the test command.
+Each measurement runs in a fresh interpreter, on SQLite's in-memory test
+database, or with ``--backend postgresql`` on a test database of the server
+that ``DATABASE_URL`` names (the harness then keeps its snapshot as a database
+of its own there). Not part of the test command.
 """
 
 # ruff: noqa: RUF001
@@ -70,10 +73,11 @@ def one_test_dtm(migrator_cls) -> None:
         migrator.reset()
 
 
-def child(project: Path, tests: int) -> dict:
+def child(project: Path, tests: int, backend: str) -> dict:
     sys.path.insert(0, str(project))
     os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
-    os.environ.pop("DATABASE_URL", None)
+    if backend == "sqlite":
+        os.environ.pop("DATABASE_URL", None)
     import django
 
     django.setup()
@@ -83,7 +87,8 @@ def child(project: Path, tests: int) -> dict:
 
     from helpers.migration_harness import MigrationHarness
 
-    connection.creation.create_test_db(verbosity=0)
+    old_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True)
     loader = MigrationLoader(None)
     before_x = len(loader.graph.forwards_plan(X)) - 1
     result = {"migrations": len(loader.graph.nodes), "before_x": before_x}
@@ -95,6 +100,7 @@ def child(project: Path, tests: int) -> dict:
             run()
             times.append(time.perf_counter() - start)
         result[name] = times
+    connection.creation.destroy_test_db(old_name, verbosity=0)
     return result
 
 
@@ -134,15 +140,19 @@ def variant(depth: int, folder: Path) -> Path:
     depends = f"dependencies = [\n        ('filler', '{last}'),\n"
     initial.write_text(initial.read_text().replace("dependencies = [\n", depends, 1))
     settings = project / "mysite" / "settings.py"
-    settings.write_text(settings.read_text().replace('"ledger", "roster"]', '"ledger", "roster", "filler"]'))
+    text = settings.read_text()
+    if '    "roster",\n' not in text:
+        raise SystemExit("benchmark: cannot find the roster app in mysite/settings.py's ALL_KIT_APPS")
+    settings.write_text(text.replace('    "roster",\n', '    "roster",\n    "filler",\n', 1))
     return project
 
 
-def measure(project: Path, tests: int) -> dict:
+def measure(project: Path, tests: int, backend: str) -> dict:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("DATABASE_URL", None)
+    if backend == "sqlite":
+        env.pop("DATABASE_URL", None)
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(project), "--tests", str(tests)],
+        [sys.executable, __file__, "--child", str(project), "--tests", str(tests), "--backend", backend],
         capture_output=True, text=True, env=env, check=True, cwd=ROOT,
     )  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -165,16 +175,20 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=20)
     parser.add_argument("--depths", default="0,40,120")
     parser.add_argument("--depth-tests", type=int, default=5)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(Path(args.child), args.tests)))
+        print(json.dumps(child(Path(args.child), args.tests, args.backend)))
         return
+    if args.backend == "postgresql" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("--backend postgresql needs DATABASE_URL=postgres://... (see .ci/postgres)")
+    backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[args.backend]
 
-    main_run = measure(PROJECT, args.tests)
+    main_run = measure(PROJECT, args.tests, args.backend)
     h, d = main_run["harness"], main_run["dtm"]
     print(f"Table 1: the same {args.tests} tests of roster.0003_combine_names on the kit's project "
-          f"({main_run['migrations']} migrations; {main_run['before_x']} before X), SQLite\n")  # fmt: skip
+          f"({main_run['migrations']} migrations; {main_run['before_x']} before X), {backend}\n")  # fmt: skip
     rows = [
         ["MigrationHarness", ms(sum(h)), ms(h[0]), ms(statistics.median(h[1:] or h)), "1.0×"],
         ["django-test-migrations", ms(sum(d)), ms(d[0]), ms(statistics.median(d[1:] or d)),
@@ -187,12 +201,12 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="mh-bench-") as folder:
         for depth in depths:
-            run = measure(variant(depth, Path(folder)), args.depth_tests)
+            run = measure(variant(depth, Path(folder)), args.depth_tests, args.backend)
             hm = statistics.median(run["harness"][1:] or run["harness"])
             dm = statistics.median(run["dtm"][1:] or run["dtm"])
             rows.append([str(run["before_x"]), str(run["migrations"]), ms(hm), ms(dm), f"{dm / hm:.1f}×"])
     print(f"Table 2: per-test cost vs migrations before X (median of {args.depth_tests - 1} tests "
-          "after the first), SQLite\n")  # fmt: skip
+          f"after the first), {backend}\n")  # fmt: skip
     print(table(["migrations before X", "migrations in project", "MigrationHarness",
                  "django-test-migrations", "ratio"], rows))  # fmt: skip
 
