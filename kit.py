@@ -244,7 +244,11 @@ def build(script: str, notebook: str) -> int:
 
 
 def lab(extra: list[str]) -> int:
-    args = [str(VENV / "bin" / "jupyter"), "lab", f"--notebook-dir={NOTEBOOKS}"]
+    # No network at run time: no update check, no news feed.
+    args = [
+        str(VENV / "bin" / "jupyter"), "lab", f"--notebook-dir={NOTEBOOKS}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=None",
+    ]  # fmt: skip
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
     os.execv(args[0], [*args, *extra])
