@@ -23,7 +23,9 @@ Through the sandbox a notebook can, in one short call each:
   :meth:`Sandbox.write`, :meth:`Sandbox.rename`, :meth:`Sandbox.delete`;
 * show a file or a folder: :meth:`Sandbox.show`, :meth:`Sandbox.files`;
 * look at the database: :meth:`Sandbox.tables`, :meth:`Sandbox.columns`,
-  :meth:`Sandbox.rows`, :meth:`Sandbox.query`, :meth:`Sandbox.applied`.
+  :meth:`Sandbox.rows`, :meth:`Sandbox.query`, :meth:`Sandbox.applied`;
+* serve the project with real gunicorn processes on loopback:
+  :meth:`Sandbox.serve` (stopped with the sandbox).
 
 Everything shown is sanitized: the sandbox folder appears as ``<sandbox>``,
 installed packages as ``<site-packages>``, so outputs are the same on every
