@@ -203,13 +203,16 @@ class SchemaFreshnessMiddleware:
 
     ``DYNAMIC_SCHEMA_CHECK_INTERVAL`` (seconds, default 0) skips the check
     for that long after one: 0 checks on every request. With 0 and
-    ``DYNAMIC_SCHEMA_LOCK`` (default True), the request also runs in a
+    ``DYNAMIC_SCHEMA_LOCK`` (default True), no request fails because of a
+    concurrent schema change: an unsafe request (POST, ...) runs in a
     transaction that holds the stamp (``current_version(lock=True)``), so
-    that a schema change committed while the request is served cannot pull
-    a column from under it. Without the lock, a change committed between
-    the check and the request's queries can still fail that one request;
-    with an interval, a process may serve with its old classes for up to
-    that long after a change.
+    that a change committed while it is served cannot pull a column from
+    under it; a safe request (GET, HEAD, OPTIONS) is served without a
+    transaction and, if it fails while the stamp moved, again after a
+    rebuild (:meth:`serve_optimistically`). Without the lock, a change
+    committed between the check and the request's queries can still fail
+    that one request; with an interval, a process may serve with its old
+    classes for up to that long after a change.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -250,6 +253,26 @@ class SchemaFreshnessMiddleware:
                 return True
         return False
 
+    def serve_optimistically(self, request: HttpRequest, attempts: int = 3) -> HttpResponse:
+        """Serve a safe request (GET, HEAD, OPTIONS) without holding the stamp.
+
+        A schema change committed between the check and the view's queries
+        makes the view fail; the stamp has then moved, so the process rebuilds
+        and serves the request again (a safe method has no side effects to
+        repeat), up to ``attempts`` times while changes keep coming. Costs one
+        query per request when nothing changes, no transaction.
+        """
+        for _ in range(attempts):
+            seen = self.current_version()
+            if seen != self.loaded_version():
+                with self._lock:
+                    if self.current_version() != self.loaded_version():
+                        self.rebuild()
+            response = self.get_response(request)
+            if response.status_code < 500 or self.current_version() == seen:
+                return response
+        return response
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
         """Check (and maybe rebuild), then serve the request."""
         now = time.monotonic()
@@ -259,6 +282,8 @@ class SchemaFreshnessMiddleware:
         if self.interval or not self.lock or not self.uses_lock(request):
             self.ensure_fresh()
             return self.get_response(request)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return self.serve_optimistically(request)
         with transaction.atomic():
             self.ensure_fresh(lock=True)
             response = self.get_response(request)

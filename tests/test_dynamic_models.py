@@ -19,6 +19,7 @@ from django.contrib.auth.models import Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, models
+from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
@@ -438,3 +439,61 @@ def test_middleware_rebuilds_a_stale_process_before_serving(surveys, settings, i
         if interval:  # within the interval nothing is checked: a new staleness is not seen yet
             make_stale(surveys, old)
             assert da.changelist_columns(fresh.get(url).content) == ["id", "rating", "comment"]
+
+
+class _Stamped(da.SchemaFreshnessMiddleware):
+    """The middleware on an in-memory stamp, to script a change in the middle of a request."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.version, self.loaded, self.rebuilds = 1, 1, 0
+
+    def current_version(self, *, lock=False):
+        return self.version
+
+    def loaded_version(self):
+        return self.loaded
+
+    def rebuild(self):
+        self.rebuilds += 1
+        self.loaded = self.version
+
+
+def _view_failing_once_while_the_schema_changes(calls):
+    def view(request):
+        calls.append(request.method)
+        if len(calls) == 1:
+            middleware.version += 1  # a change commits while the first attempt runs...
+            return HttpResponse(status=500)  # ...and the old class fails on the new table
+        return HttpResponse("fresh")
+
+    middleware = _Stamped(view)
+    return middleware
+
+
+@pytest.mark.django_db
+def test_a_safe_request_hit_by_a_concurrent_change_is_served_again_after_a_rebuild(rf, settings):
+    settings.DYNAMIC_SCHEMA_CHECK_INTERVAL, settings.DYNAMIC_SCHEMA_LOCK = 0, True
+    calls: list[str] = []
+    middleware = _view_failing_once_while_the_schema_changes(calls)
+    response = middleware(rf.get("/admin/surveys/response_x/"))
+    assert (response.status_code, response.content) == (200, b"fresh")
+    assert calls == ["GET", "GET"] and middleware.rebuilds == 1
+
+
+@pytest.mark.django_db
+def test_an_unsafe_request_is_never_repeated(rf, settings):
+    settings.DYNAMIC_SCHEMA_CHECK_INTERVAL, settings.DYNAMIC_SCHEMA_LOCK = 0, True
+    calls: list[str] = []
+    middleware = _view_failing_once_while_the_schema_changes(calls)
+    assert middleware(rf.post("/surveys/x/submit/")).status_code == 500
+    assert calls == ["POST"]
+
+
+@pytest.mark.django_db
+def test_a_real_error_is_not_masked_when_nothing_changed(rf, settings):
+    settings.DYNAMIC_SCHEMA_CHECK_INTERVAL, settings.DYNAMIC_SCHEMA_LOCK = 0, True
+    calls: list[str] = []
+    middleware = _Stamped(lambda request: calls.append(1) or HttpResponse(status=500))
+    assert middleware(rf.get("/")).status_code == 500
+    assert calls == [1] and middleware.rebuilds == 0
