@@ -254,6 +254,16 @@ def install_notebook_error_display(sanitize: Callable[[str], str]) -> None:
     shell.set_custom_exc((Exception,), handler)
 
 
+def _picture(sandbox: Any, command: str, apps: tuple[str, ...], kind: Any) -> Any:
+    """Run a picture command in the sandbox (``--format json``) and rebuild its picture."""
+    result = sandbox.run(command, *apps, "--format", "json")
+    if not result.ok:
+        from helpers.sandbox import SandboxError
+
+        raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
+    return kind.from_json(result.stdout)
+
+
 def models_picture(sandbox: Any, *apps: str) -> Any:
     """A picture of the models of ``apps`` in a sandbox, as its code stands now.
 
@@ -263,12 +273,7 @@ def models_picture(sandbox: Any, *apps: str) -> Any:
     """
     from helpers.model_diagram import ModelDiagram
 
-    result = sandbox.run("model_diagram", *apps, "--format", "json")
-    if not result.ok:
-        from helpers.sandbox import SandboxError
-
-        raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
-    return ModelDiagram.from_json(result.stdout)
+    return _picture(sandbox, "model_diagram", apps, ModelDiagram)
 
 
 def migration_picture(sandbox: Any, *apps: str) -> Any:
@@ -280,9 +285,4 @@ def migration_picture(sandbox: Any, *apps: str) -> Any:
     """
     from helpers.migration_graph import MigrationGraphPicture
 
-    result = sandbox.run("migration_graph", *apps, "--format", "json")
-    if not result.ok:
-        from helpers.sandbox import SandboxError
-
-        raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
-    return MigrationGraphPicture.from_json(result.stdout)
+    return _picture(sandbox, "migration_graph", apps, MigrationGraphPicture)
