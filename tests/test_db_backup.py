@@ -74,3 +74,372 @@ def test_an_existing_backup_is_not_overwritten_unless_asked(loaded):
     sb.run("restore_database", "snap").check()
     assert sb.count("oldapp_rental") == 0
     sb.run("backup_database", "snap", "--delete").check()
+
+
+# --- helpers of the tests below ---------------------------------------------------------------
+
+SQLITE_ONLY = "SQLite's file format (the PostgreSQL pass tests its own backups below)"
+PG_ONLY = "a PostgreSQL server (runs in the PostgreSQL pass)"
+
+
+def pg_admin(sb: Sandbox):
+    """An autocommit psycopg connection to the sandbox's server (maintenance database)."""
+    import psycopg
+
+    return psycopg.connect(sb.db.server_url, autocommit=True)
+
+
+def pg_databases(sb: Sandbox) -> list[str]:
+    with pg_admin(sb) as admin:
+        rows = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1",
+            [sb.db.name.replace("_", r"\_") + "%"],
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+@pytest.fixture
+def snap(loaded):
+    """The loaded sandbox with a backup 'snap' made, then one change (rentals deleted) after it."""
+    sb = loaded
+    sb.run("backup_database", "snap").check()
+    backed_up = everything(sb)
+    sb.query("DELETE FROM oldapp_rental")
+    yield sb, backed_up
+    sb._close_connection()
+    if sb.backend == "postgresql":
+        with pg_admin(sb) as admin:
+            for name in pg_databases(sb):
+                if name != sb.db.name:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_backup_file(sb: Sandbox, name: str = "snap"):
+    return sb.path(f"backups/db.sqlite3.{name}.bak")
+
+
+def hold_sqlite_transaction(sb: Sandbox):
+    """A real second connection with a read transaction open on the sandbox's database file."""
+    import sqlite3
+
+    holder = sqlite3.connect(sb.path("db.sqlite3"), isolation_level=None)
+    holder.execute("BEGIN")
+    holder.execute("SELECT count(*) FROM oldapp_car").fetchone()
+    return holder
+
+
+# --- backups live in a folder of their own that git ignores ----------------------------------
+
+
+def test_sqlite_backups_go_to_an_ignored_folder_of_their_own(snap):
+    sb, _ = snap
+    if sb.backend != "sqlite":
+        pytest.skip(SQLITE_ONLY)
+    import subprocess
+
+    assert sqlite_backup_file(sb).is_file()
+    assert not list(sb.root.glob("*.bak")), "no loose backup next to the project's files"
+    assert sb.path("backups/.gitignore").read_text().splitlines()[-1] == "*"
+    subprocess.run(["git", "init", "-q", str(sb.root)], check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=sb.root, capture_output=True,
+        text=True, check=True,
+    ).stdout
+    assert "manage.py" in status  # git sees the project's files...
+    assert "backups/" not in status and ".bak" not in status  # ...but not a backup
+
+
+def test_the_backup_folder_can_be_chosen_in_the_settings(loaded):
+    sb = loaded
+    if sb.backend != "sqlite":
+        pytest.skip(SQLITE_ONLY)
+    settings_file = sb.path("mysite/settings.py")
+    settings_file.write_text(settings_file.read_text() + '\nDB_BACKUP_DIR = BASE_DIR / "vault"\n')
+    made = sb.run("backup_database", "snap")
+    assert made.ok, made
+    assert "vault/db.sqlite3.snap.bak" in made.stdout
+    assert sb.path("vault/db.sqlite3.snap.bak").is_file()
+    assert sb.path("vault/.gitignore").is_file()  # created by the backup, so ignored by git too
+    assert not sb.path("backups").exists()
+    sb.query("DELETE FROM oldapp_rental")
+    sb.run("restore_database", "snap").check()
+    assert sb.count("oldapp_rental") == 3
+
+
+# --- a restore checks the backup first -------------------------------------------------------
+
+
+def _spoil(path, how: str) -> None:
+    import sqlite3
+
+    data = path.read_bytes()
+    if how == "empty":
+        path.write_bytes(b"")
+    elif how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"this is not a database\n" * 100)
+    elif how == "damaged":  # readable, but one table's page is garbage
+        with sqlite3.connect(path) as db:
+            (page_size,) = db.execute("PRAGMA page_size").fetchone()
+            (root,) = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'oldapp_rental'").fetchone()
+        start = (root - 1) * page_size + 8
+        path.write_bytes(data[:start] + b"\xab" * 400 + data[start + 400 :])
+    elif how == "foreign":  # a healthy SQLite database, but not Django's
+        path.unlink()
+        with sqlite3.connect(path) as other:
+            other.execute("CREATE TABLE notes (id integer primary key, text varchar)")
+            other.execute("INSERT INTO notes (text) VALUES ('hello')")
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("empty", "is empty (0 bytes)"),
+        ("truncated", "is not a complete SQLite database"),
+        ("garbage", "is not a complete SQLite database"),
+        ("damaged", "is damaged (SQLite's integrity check: On tree page"),
+        ("foreign", "holds no Django database (no django_migrations table)"),
+    ],
+)
+def test_a_spoiled_sqlite_backup_is_refused_and_the_database_unchanged(snap, how, message):
+    sb, _ = snap
+    if sb.backend != "sqlite":
+        pytest.skip(SQLITE_ONLY)
+    _spoil(sqlite_backup_file(sb), how)
+    before = everything(sb)
+    result = sb.run("restore_database", "snap")
+    assert result.returncode == 1, result
+    assert "CommandError" in result.stderr or message in result.stderr
+    assert message in result.stderr and "nothing was changed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert everything(sb) == before
+
+
+def test_the_library_raises_its_own_exception_types(snap):
+    sb, _ = snap
+    if sb.backend == "sqlite":
+        _spoil(sqlite_backup_file(sb), "empty")
+    else:
+        with pg_admin(sb) as admin:
+            admin.execute(f'DROP DATABASE "{sb.db.name}_bak_snap"')
+            admin.execute(f'CREATE DATABASE "{sb.db.name}_bak_snap"')  # an empty database
+    code = """
+        from django.utils.connection import ConnectionDoesNotExist
+        from helpers.db_backup import BackupError, InvalidBackupError, UnknownDatabaseError, restore_database
+        try:
+            restore_database("snap")
+        except InvalidBackupError as exc:
+            print("invalid", isinstance(exc, BackupError), isinstance(exc, ValueError))
+        try:
+            restore_database("snap", using="nosuch")
+        except UnknownDatabaseError as exc:
+            print("unknown", isinstance(exc, ConnectionDoesNotExist), exc)
+    """
+    out = sb.shell(code)
+    assert out.ok, out
+    assert out.stdout.splitlines()[-2:] == [
+        "invalid True True",
+        "unknown True No database 'nosuch' in settings.DATABASES: the databases are 'default'; "
+        "nothing was done.",
+    ]
+
+
+@pytest.mark.parametrize("how", ["empty database", "no connections allowed"])
+def test_an_unhealthy_postgresql_backup_is_refused_and_the_database_unchanged(snap, how):
+    sb, _ = snap
+    if sb.backend != "postgresql":
+        pytest.skip(PG_ONLY)
+    backup = f"{sb.db.name}_bak_snap"
+    with pg_admin(sb) as admin:
+        if how == "empty database":
+            admin.execute(f'DROP DATABASE "{backup}"')
+            admin.execute(f'CREATE DATABASE "{backup}"')
+        else:
+            admin.execute(f'ALTER DATABASE "{backup}" ALLOW_CONNECTIONS false')
+    before = everything(sb)
+    result = sb.run("restore_database", "snap")
+    assert result.returncode == 1, result
+    expected = "holds no Django database" if how == "empty database" else "does not accept connections"
+    assert expected in result.stderr and "nothing was changed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert everything(sb) == before
+    assert pg_databases(sb) == sorted([sb.db.name, backup])
+
+
+# --- other connections: a clear timeout, and Ctrl-C works ------------------------------------
+
+
+def test_a_restore_while_another_connection_holds_a_transaction_times_out(snap):
+    sb, _ = snap
+    before = everything(sb)
+    if sb.backend == "sqlite":
+        holder = hold_sqlite_transaction(sb)
+        expected = "is in use: another connection holds a transaction on it"
+    else:
+        import psycopg
+
+        holder = psycopg.connect(sb.db.url)  # a transaction is open from the first query
+        holder.execute("SELECT count(*) FROM oldapp_car").fetchone()
+        expected = "1 other session connected"
+    try:
+        result = sb.run("restore_database", "snap", "--timeout", "1", timeout=120)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.returncode == 1, result
+    assert expected in result.stderr and "gave up after 1 s" in result.stderr, result.stderr
+    assert "Waiting up to 1 s" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert everything(sb) == before
+    sb.run("restore_database", "snap").check()  # once the other connection is gone, it works
+    assert sb.count("oldapp_rental") == 3
+
+
+def _hold_pg_lock_on_backup(sb: Sandbox):
+    """A second session holding, in an open transaction, a lock that CREATE DATABASE ... TEMPLATE needs."""
+    import psycopg
+
+    holder = psycopg.connect(sb.db.server_url)
+    holder.execute(f'COMMENT ON DATABASE "{sb.db.name}_bak_snap" IS \'held\'')
+    return holder
+
+
+def test_a_postgresql_restore_blocked_by_a_lock_times_out_and_changes_nothing(snap):
+    sb, _ = snap
+    if sb.backend != "postgresql":
+        pytest.skip(PG_ONLY)
+    before = everything(sb)
+    holder = _hold_pg_lock_on_backup(sb)
+    try:
+        result = sb.run("restore_database", "snap", "--timeout", "1", timeout=120)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert result.returncode == 1, result
+    assert "lock timeout" in result.stderr and "it was left as it was" in result.stderr, result.stderr
+    assert everything(sb) == before
+    assert pg_databases(sb) == sorted([sb.db.name, f"{sb.db.name}_bak_snap"])
+
+
+def _start_restore(sb: Sandbox, *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "restore_database", "snap", *args], cwd=sb.root, env=sb.env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_pg_create(sb: Sandbox) -> int:
+    """The server pid of the restore's CREATE DATABASE once it waits for its lock."""
+    import time
+
+    with pg_admin(sb) as admin:
+        for _ in range(600):
+            row = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE DATABASE%%' "
+                "AND wait_event_type = 'Lock' AND query LIKE %s",
+                [f"%{sb.db.name}_bak_snap%"],
+            ).fetchone()
+            if row:
+                return row[0]
+            time.sleep(0.1)
+    raise AssertionError("the restore never reached CREATE DATABASE")
+
+
+def test_ctrl_c_stops_a_waiting_restore_and_changes_nothing(snap):
+    import signal
+
+    sb, _ = snap
+    before = everything(sb)
+    holder = hold_sqlite_transaction(sb) if sb.backend == "sqlite" else _hold_pg_lock_on_backup(sb)
+    try:
+        proc = _start_restore(sb, "--timeout", "600")
+        if sb.backend == "sqlite":
+            import select
+
+            assert select.select([proc.stderr], [], [], 60)[0], "the restore never said it was waiting"
+            assert "Waiting up to 600 s" in proc.stderr.readline()
+        else:
+            _wait_for_pg_create(sb)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)  # without the fix: stuck until the lock goes
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == 1, err
+    assert "Interrupted: nothing was restored; the database is as it was." in err
+    assert everything(sb) == before
+
+
+# --- a restore killed halfway is cleaned up by the next one (PostgreSQL) ----------------------
+
+
+@pytest.mark.parametrize("orphan", ["cancelled", "completed"])
+def test_a_killed_restore_is_cleaned_up_by_the_next_one(snap, orphan):
+    """Kill -9 a restore in the middle of its copy; the next restore recovers and says how.
+
+    The killed client's server process goes on with its CREATE DATABASE: it either fails
+    (here: cancelled, as when the server notices the client is gone) and leaves the database
+    moved aside with no database under its name, or completes and leaves the aside copy.
+    """
+    sb, backed_up = snap
+    if sb.backend != "postgresql":
+        pytest.skip(PG_ONLY)
+    holder = _hold_pg_lock_on_backup(sb)
+    try:
+        proc = _start_restore(sb, "--timeout", "600")
+        server_pid = _wait_for_pg_create(sb)
+        proc.kill()
+        proc.communicate(timeout=60)
+        if orphan == "cancelled":
+            with pg_admin(sb) as admin:
+                admin.execute("SELECT pg_cancel_backend(%s)", [server_pid])
+    finally:
+        holder.rollback()
+        holder.close()
+    aside = f"{sb.db.name}_restoring"
+    with pg_admin(sb) as admin:  # wait for the orphan statement to end
+        for _ in range(600):
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [server_pid]).fetchone():
+                break
+            import time
+
+            time.sleep(0.1)
+    left = pg_databases(sb)
+    assert aside in left
+    assert (sb.db.name in left) is (orphan == "completed")
+
+    result = sb.run("restore_database", "snap")
+    assert result.ok, result
+    if orphan == "completed":
+        assert f"Removed {aside}, left behind by an interrupted restore" in result.stderr
+    else:
+        assert f"Put {aside} back as {sb.db.name}: an interrupted restore had moved it aside" in result.stderr
+    assert pg_databases(sb) == sorted([sb.db.name, f"{sb.db.name}_bak_snap"])
+    assert everything(sb) == backed_up
+
+
+# --- an unknown --database is a clear error ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backup_database", "snap", "--database", "nosuch"],
+        ["backup_database", "snap", "--delete", "--database", "nosuch"],
+        ["restore_database", "snap", "--database", "nosuch"],
+    ],
+)
+def test_an_unknown_database_alias_is_a_clear_error(snap, args):
+    sb, _ = snap
+    before = everything(sb)
+    result = sb.run(*args)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "CommandError: No database 'nosuch' in settings.DATABASES: the databases are 'default'; "
+        "nothing was done."
+    )
+    assert everything(sb) == before
