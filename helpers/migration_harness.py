@@ -27,11 +27,12 @@ Where the harness works
     database, and ``close()`` puts the original connection back untouched.
     Nothing has to migrate the test database back to the latest state
     afterwards, and a migration that fails cannot leave it half-migrated.
-    On SQLite the scratch database is in memory; on PostgreSQL it is
-    ``<test database>_mh_work``, recreated from the snapshot's template
-    database ``<test database>_mh_<key>`` (so each pytest-xdist worker, whose
-    test database has its own name, has its own snapshots). The swap is for
-    the current thread only.
+    On SQLite the scratch database is in memory; on PostgreSQL it is the
+    snapshot database ``<test database>_mh<token>_<key>`` inside a
+    transaction rolled back after the test, or a copy of it,
+    ``<test database>_mh<token>_work`` (``<token>`` is random per process, so
+    each process, each pytest-xdist worker included, has its own). The swap
+    is for the current thread only.
 
 Snapshots
     Kept per process, keyed on a hash of the contents of every migration file
@@ -39,9 +40,11 @@ Snapshots
     signals setting. When a migration file changes, the key changes: the
     snapshot is rebuilt and the changed migration modules are imported again
     (their stale bytecode is removed), so the test sees the new code. The
-    PostgreSQL template databases are dropped when the process exits (and
-    leftovers of a killed process with the same test database name at the
-    next first use).
+    PostgreSQL snapshot databases are dropped when the process exits. Each
+    carries its owner's mark (``COMMENT ON DATABASE``: pid, host, boot id,
+    process start time); the first harness of a process drops the leftovers
+    of processes that are gone (a killed run), and never touches those of a
+    process still running, on this machine or another.
 
 Signals
     With ``signals=True`` (the default) ``pre_migrate`` and ``post_migrate``
@@ -54,9 +57,14 @@ Signals
     django-test-migrations always does.
 
 Bad input
-    An unknown app (:class:`LookupError`), an unknown or ambiguous migration
-    (:class:`~django.db.migrations.exceptions.NodeNotFoundError`,
-    :class:`~django.db.migrations.exceptions.AmbiguityError`), a target that
+    A malformed target (``None``, ``"roster."``, ``("roster",)``, an app
+    without a migration name: :class:`MigrationTargetError`), an unknown app
+    (:class:`UnknownAppError`, a :class:`LookupError`), an unknown or
+    ambiguous migration (:class:`UnknownMigrationError`, a
+    :class:`~django.db.migrations.exceptions.NodeNotFoundError`;
+    :class:`~django.db.migrations.exceptions.AmbiguityError`), a migration
+    replaced by a squashed one (:class:`ReplacedMigrationError`, saying which
+    squashed migration to target instead), a target that
     is not ahead of the current state when going forwards or not behind it
     when going backwards (:class:`~django.db.migrations.exceptions.InvalidMigrationPlan`),
     an irreversible migration on the way back
@@ -80,6 +88,9 @@ import importlib
 import importlib.util
 import io
 import os
+import re
+import secrets
+import socket
 import sqlite3
 import sys
 import threading
@@ -107,7 +118,17 @@ from django.db.migrations.state import ModelState, ProjectState, StateApps
 from django.db.utils import load_backend
 from django.test import TestCase
 
-__all__ = ["HarnessStateError", "MigrationHarness", "MigrationTestCase", "Target", "Targets"]
+__all__ = [
+    "HarnessStateError",
+    "MigrationHarness",
+    "MigrationTargetError",
+    "MigrationTestCase",
+    "ReplacedMigrationError",
+    "Target",
+    "Targets",
+    "UnknownAppError",
+    "UnknownMigrationError",
+]
 
 #: One migration target: ``(app_label, migration name or unique prefix)``;
 #: ``None`` or ``"zero"`` as the name means "no migration of that app applied".
@@ -120,6 +141,22 @@ _lock = threading.RLock()
 
 class HarnessStateError(RuntimeError):
     """The harness was asked for something its current state does not allow (e.g. not started)."""
+
+
+class MigrationTargetError(ValueError):
+    """A migration target is malformed or names nothing usable; nothing was changed."""
+
+
+class UnknownAppError(MigrationTargetError, LookupError):
+    """The target's app is not installed or has no migrations."""
+
+
+class UnknownMigrationError(NodeNotFoundError, MigrationTargetError):
+    """No migration of that name (or prefix) in the app."""
+
+
+class ReplacedMigrationError(NodeNotFoundError, MigrationTargetError):
+    """The target is replaced by a squashed migration: the message says which one to use."""
 
 
 # --- migration files: fingerprint and reloading -----------------------------------------------
@@ -222,30 +259,79 @@ def _changed_files(migrations: Iterable[Migration]) -> list[str]:
 # --- targets ----------------------------------------------------------------------------------
 
 
-def _as_target_list(targets: Targets) -> list[tuple[str, str | None]]:
-    if isinstance(targets, str):
-        app_label, _, name = targets.partition(".")
-        return [(app_label, name or None)]
-    if (
-        isinstance(targets, tuple)
-        and len(targets) == 2
-        and isinstance(targets[0], str)
-        and (targets[1] is None or isinstance(targets[1], str))
-    ):
-        return [(targets[0], targets[1])]
-    result = []
-    for item in targets:
-        if isinstance(item, str):
-            result.extend(_as_target_list(item))
-        elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str):
-            result.append((item[0], item[1]))
-        else:
-            raise TypeError(
-                f"Migration target {item!r} is not (app_label, migration_name) nor 'app.migration'."
+_TARGET_HELP = (
+    "a target is (app_label, migration_name), e.g. ('roster', '0002_person_name'), or "
+    "'roster.0002_person_name'; ('roster', None) or 'roster.zero' for no migration of the app; "
+    "several targets in a list"
+)
+
+
+def _as_target(item: object) -> tuple[str, str | None]:
+    """One target, checked for its shape (not yet against the migration files)."""
+    if isinstance(item, str):
+        app_label, dot, name = item.partition(".")
+        if not dot:
+            raise MigrationTargetError(
+                f"Migration target {item!r} names an app, not a migration: write "
+                f"'{item}.<migration name>' (or '{item}.zero' for none of its migrations); {_TARGET_HELP}."
             )
+        if not app_label or not name:
+            missing = "the app label" if not app_label else "the migration name after the dot"
+            raise MigrationTargetError(
+                f"Migration target {item!r} is incomplete: {missing} is missing; {_TARGET_HELP}."
+            )
+        return app_label, name
+    if isinstance(item, tuple | list):
+        if len(item) != 2:
+            raise MigrationTargetError(
+                f"Migration target {tuple(item)!r} has {len(item)} part{'s' if len(item) != 1 else ''}, "
+                f"not 2; {_TARGET_HELP}."
+            )
+        app_label, name = item
+        if not isinstance(app_label, str) or not app_label:
+            raise MigrationTargetError(f"Migration target {tuple(item)!r}: the app label must be a "
+                                       f"non-empty string; {_TARGET_HELP}.")  # fmt: skip
+        if name is not None and (not isinstance(name, str) or not name):
+            raise MigrationTargetError(
+                f"Migration target {tuple(item)!r}: the migration name must be a non-empty string "
+                f"(or None for zero); {_TARGET_HELP}."
+            )
+        return app_label, name
+    raise MigrationTargetError(f"Migration target {item!r} is not a target: {_TARGET_HELP}.")
+
+
+def _as_target_list(targets: Targets) -> list[tuple[str, str | None]]:
+    """The targets as a list of ``(app_label, name or None)``, or :class:`MigrationTargetError`."""
+    if targets is None:
+        raise MigrationTargetError(f"No migration target given (None): {_TARGET_HELP}.")
+    if isinstance(targets, str):
+        return [_as_target(targets)]
+    if isinstance(targets, tuple) and len(targets) == 2 and not isinstance(targets[0], tuple | list):
+        return [_as_target(targets)]  # one (app_label, name)
+    if isinstance(targets, tuple) and len(targets) < 2 and all(isinstance(t, str) for t in targets):
+        return [_as_target(targets)]  # ('roster',): a target missing its migration name
+    if not isinstance(targets, tuple | list):
+        raise MigrationTargetError(f"Migration targets {targets!r} are not targets: {_TARGET_HELP}.")
+    result = [_as_target(item) for item in targets]
     if not result:
-        raise TypeError("No migration target given: pass e.g. ('roster', '0002_person_name').")
+        raise MigrationTargetError(f"No migration target given (an empty list): {_TARGET_HELP}.")
+    apps = [app_label for app_label, _ in result]
+    twice = sorted({a for a in apps if apps.count(a) > 1})
+    if twice:
+        raise MigrationTargetError(
+            f"More than one target for app {', '.join(map(repr, twice))}: give one migration per app."
+        )
     return result
+
+
+def _replacing(loader: MigrationLoader, key: tuple[str, str]) -> tuple[str, str] | None:
+    """The squashed migration in the graph that replaces ``key`` (through nested squashes)."""
+    for squashed, migration in loader.replacements.items():
+        if key in migration.replaces:
+            if squashed in loader.graph.nodes:
+                return squashed
+            return _replacing(loader, squashed)
+    return None
 
 
 def _resolve(loader: MigrationLoader, targets: Targets) -> list[tuple[str, str | None]]:
@@ -255,25 +341,55 @@ def _resolve(loader: MigrationLoader, targets: Targets) -> list[tuple[str, str |
         if app_label not in loader.migrated_apps:
             labels = {config.label for config in global_apps.get_app_configs()}
             if app_label in labels:
-                raise LookupError(f"App {app_label!r} has no migrations.")
+                raise UnknownAppError(f"App {app_label!r} has no migrations.")
             known = ", ".join(sorted(loader.migrated_apps))
-            raise LookupError(f"Unknown app {app_label!r}: the apps with migrations are {known}.")
+            hint = " (several targets go in a list)" if "." in app_label else ""
+            raise UnknownAppError(f"Unknown app {app_label!r}{hint}: the apps with migrations are {known}.")
         if name is None or name == "zero":
             resolved.append((app_label, None))
             continue
+        usable = sorted(n for a, n in loader.graph.nodes if a == app_label)
         try:
             migration = loader.get_migration_by_prefix(app_label, name)
         except AmbiguityError as exc:
+            matches = sorted(n for a, n in loader.disk_migrations if a == app_label and n.startswith(name))
             raise AmbiguityError(
-                f"More than one migration of {app_label!r} starts with {name!r}: give more of its name."
+                f"More than one migration of {app_label!r} starts with {name!r} ({', '.join(matches)}): "
+                "give more of its name."
             ) from exc
         except KeyError:
-            names = sorted(n for a, n in loader.disk_migrations if a == app_label)
-            raise NodeNotFoundError(
-                f"No migration {name!r} in app {app_label!r}; its migrations are: {', '.join(names)}.",
+            raise UnknownMigrationError(
+                f"No migration {name!r} in app {app_label!r}; its migrations are: {', '.join(usable)}.",
                 (app_label, name),
             ) from None
-        resolved.append((app_label, migration.name))
+        key = (app_label, migration.name)
+        if key not in loader.graph.nodes:
+            squashed = _replacing(loader, key)
+            if squashed is None:  # pragma: no cover - Django keeps every other disk migration
+                raise UnknownMigrationError(
+                    f"Migration {app_label}.{migration.name} is not in the migration graph; the usable "
+                    f"migrations of {app_label!r} are: {', '.join(usable)}.",
+                    key,
+                )
+            replaced = loader.replacements[squashed].replaces
+            if key == tuple(replaced[-1]):
+                advice = (
+                    f"use ({squashed[0]!r}, {squashed[1]!r}) instead: it ends where {migration.name} ends"
+                )
+            else:
+                advice = (
+                    f"the state between its replaced migrations does not exist on a fresh database: "
+                    f"start at ({squashed[0]!r}, {squashed[1]!r}) (where {replaced[-1][1]} ends) or at a "
+                    "migration before the squash"
+                )
+            raise ReplacedMigrationError(
+                f"Migration {app_label}.{migration.name} is replaced by the squashed migration "
+                f"{squashed[0]}.{squashed[1]} (which replaces {', '.join(n for _, n in replaced)}): the "
+                f"harness starts from an empty database, where Django applies the squashed migration; "
+                f"{advice}.",
+                key,
+            )
+        resolved.append(key)
     return resolved
 
 
@@ -359,27 +475,100 @@ class _SqliteBackend(_Backend):
         snapshot.close()
 
 
+_token: dict[int, str] = {}
+
+
+def _process_token() -> str:
+    """A short random token of this process (a new one in a forked child)."""
+    return _token.setdefault(os.getpid(), secrets.token_hex(3))
+
+
 _pg_swept: set[str] = set()
 _pg_databases: dict[str, dict[str, Any]] = {}  # snapshot database -> settings to drop it at exit
 _pg_pool: dict[tuple[int, str], BaseDatabaseWrapper] = {}  # (thread, database) -> open connection
 
+#: The comment on every database the harness creates on PostgreSQL: this mark, then its owner.
+OWNER_MARK = "migration_harness owner"
+_OWNER_FIELDS = re.compile(r"pid=(\d+) host=(\S*) boot=(\S*) start=(\S*)")
+
+
+def _boot_id() -> str:
+    """The machine's boot id (Linux), so that a pid from before a reboot is never taken as alive."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "-"
+
+
+def _process_start(pid: int) -> str:
+    """When process ``pid`` started (Linux: clock ticks since boot), so that a reused pid is told apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "-"
+    return stat[stat.rindex(")") + 2 :].split()[19]
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._:-]", "-", text)[:64] or "-"
+
+
+def _owner_mark() -> str:
+    """The owner mark of this process: ``migration_harness owner pid=... host=... boot=... start=...``."""
+    pid = os.getpid()
+    return (
+        f"{OWNER_MARK} pid={pid} host={_safe(socket.gethostname())} boot={_safe(_boot_id())} "
+        f"start={_safe(_process_start(pid))}"
+    )
+
+
+def owner_alive(mark: str) -> bool:
+    """Whether the process that wrote the owner ``mark`` may still be running.
+
+    Only a process of this machine (same host name and boot) can be known to
+    be gone: its pid no longer runs, or runs a process started at another
+    time (a reused pid). A mark of another machine is always taken as alive.
+    """
+    match = _OWNER_FIELDS.search(mark)
+    if match is None:
+        return True
+    pid, host, boot, start = int(match[1]), match[2], match[3], match[4]
+    if host != _safe(socket.gethostname()):
+        return True
+    if boot != _safe(_boot_id()):
+        return False  # this machine restarted since: every process of then is gone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return start == "-" or _safe(_process_start(pid)) in (start, "-")
+
 
 class _PostgresBackend(_Backend):
-    """Snapshots are databases next to the test database, ``<test database>_mh_<key>``.
+    """Snapshots are databases next to the test database, ``<test db>_mh<token>_<key>``.
 
     With ``rolls_back`` (the default), a test connects to the snapshot database
     itself, inside a transaction that is rolled back at the end (PostgreSQL's
     DDL is transactional, so the migrations are undone too; sequences are not,
     as in Django's ``TestCase``). Otherwise (some migration after the start
     point is non-atomic, or ``isolation="copy"``) each test gets a copy,
-    ``<test database>_mh_work``, made with ``CREATE DATABASE ... TEMPLATE``.
+    ``<test db>_mh<token>_work``, made with ``CREATE DATABASE ... TEMPLATE``.
+
+    Every database it creates belongs to this process: ``<token>`` is random
+    per process, and ``COMMENT ON DATABASE`` holds the owner mark
+    (:data:`OWNER_MARK`, pid, host, boot id, process start). The sweep at the
+    first use in a process drops only the harness databases whose owner is
+    gone (a killed test run), never those of a run still going on.
     """
 
     def __init__(self, original: BaseDatabaseWrapper, *, rolls_back: bool = True) -> None:
         super().__init__(original)
         self.rolls_back = rolls_back
-        base = str(original.settings_dict["NAME"])[:40]
-        self.prefix = f"{base}_mh_"
+        full = str(original.settings_dict["NAME"])
+        tag = hashlib.sha256(f"{full}|{original.alias}".encode()).hexdigest()[:4]
+        self.prefix = f"{full[:30]}_mh{_process_token()}{tag}_"
         self.work_name = f"{self.prefix}work"
         self._sweep()
 
@@ -393,16 +582,28 @@ class _PostgresBackend(_Backend):
             _really_close(_pg_pool.pop(key))
         cursor.execute(f"DROP DATABASE IF EXISTS {self.original.ops.quote_name(name)} WITH (FORCE)")
 
+    def _create(self, cursor: Any, name: str, template: str | None = None) -> None:
+        """Create database ``name`` (a copy of ``template``), marked as this process's."""
+        qn = self.original.ops.quote_name
+        cursor.execute(f"CREATE DATABASE {qn(name)}" + (f" TEMPLATE {qn(template)}" if template else ""))
+        cursor.execute(f"COMMENT ON DATABASE {qn(name)} IS '{_owner_mark()}'")  # only [A-Za-z0-9._:= -]
+
     def _sweep(self) -> None:
-        """Drop this test database's leftovers of a killed process (once per process)."""
-        if self.prefix in _pg_swept:
+        """Drop the harness databases of processes that are gone (once per process and server)."""
+        s = self.original.settings_dict
+        server = f"{s.get('HOST')}|{s.get('PORT')}"
+        if server in _pg_swept:
             return
-        _pg_swept.add(self.prefix)
-        pattern = self.prefix.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "%"
+        _pg_swept.add(server)
         with self._admin() as cursor:
-            cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [pattern])
-            for (name,) in cursor.fetchall():
-                self._drop(cursor, name)
+            cursor.execute(
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE shobj_description(oid, 'pg_database') LIKE %s ORDER BY datname",
+                [f"{OWNER_MARK} %"],
+            )
+            for name, mark in cursor.fetchall():
+                if not owner_alive(mark):
+                    self._drop(cursor, name)
 
     def _connect(self, name: str) -> BaseDatabaseWrapper:
         wrapper = _new_wrapper(self.original, name)
@@ -413,7 +614,7 @@ class _PostgresBackend(_Backend):
         name = f"{self.prefix}build"
         with self._admin() as cursor:
             self._drop(cursor, name)
-            cursor.execute(f"CREATE DATABASE {self.original.ops.quote_name(name)}")
+            self._create(cursor, name)
         return self._connect(name)
 
     def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> str:
@@ -434,12 +635,11 @@ class _PostgresBackend(_Backend):
             if pooled is not None:
                 _really_close(pooled)
             return self._connect(snapshot)
-        qn = self.original.ops.quote_name
         with self._admin() as cursor:
             for key in [k for k in _pg_pool if k[1] == snapshot]:  # a template must have no session
                 _really_close(_pg_pool.pop(key))
             self._drop(cursor, self.work_name)
-            cursor.execute(f"CREATE DATABASE {qn(self.work_name)} TEMPLATE {qn(snapshot)}")
+            self._create(cursor, self.work_name, snapshot)
         return self._connect(self.work_name)
 
     def release(self, wrapper: BaseDatabaseWrapper) -> None:
