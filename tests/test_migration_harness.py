@@ -9,6 +9,7 @@ database of each xdist worker. The roster app's history is the guide's:
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import shutil
 import sys
@@ -25,7 +26,15 @@ from django.db.migrations.exceptions import (
 from django.db.models.signals import post_migrate, pre_migrate
 
 from helpers import pytest_plugin
-from helpers.migration_harness import HarnessStateError, MigrationHarness, MigrationTestCase
+from helpers.migration_harness import (
+    HarnessStateError,
+    MigrationHarness,
+    MigrationTargetError,
+    MigrationTestCase,
+    ReplacedMigrationError,
+    UnknownAppError,
+    UnknownMigrationError,
+)
 
 migration_harness = pytest_plugin.migration_harness  # the fixture, as a project gets it
 
@@ -222,6 +231,103 @@ def test_unknown_app_and_migration_are_refused(migration_harness):
         migration_harness.forwards(Y)
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (None, r"No migration target given \(None\): a target is \(app_label, migration_name\)"),
+        ("roster.", r"'roster\.' is incomplete: the migration name after the dot is missing"),
+        (".0002", r"'\.0002' is incomplete: the app label is missing"),
+        (("roster",), r"\('roster',\) has 1 part, not 2"),
+        ("roster", r"'roster' names an app, not a migration: write 'roster\.<migration name>'"),
+        (["roster"], r"'roster' names an app, not a migration"),
+        (("roster", ""), r"the migration name must be a non-empty string \(or None for zero\)"),
+        (("roster", 2), r"the migration name must be a non-empty string"),
+        ([], r"No migration target given \(an empty list\)"),
+        (42, r"Migration targets 42 are not targets"),
+        ([X, Y], r"More than one target for app 'roster': give one migration per app"),
+    ],
+)
+def test_malformed_targets_are_refused_with_what_to_write(migration_harness, target, message):
+    with pytest.raises(MigrationTargetError, match=message) as raised:
+        migration_harness.start(target)
+    assert not isinstance(raised.value, TypeError)
+    assert "('roster', '0002_person_name')" in str(raised.value) or "per app" in str(raised.value)
+    with pytest.raises(HarnessStateError, match="call start"):
+        migration_harness.forwards(Y)  # nothing was started, silently or not
+
+
+def test_well_formed_targets_of_every_shape_are_accepted(migration_harness):
+    assert migration_harness.start("roster.0002").get_model("roster", "Person")
+    assert migration_harness.applied("roster")[-1] == X
+    migration_harness.start([("roster", "0001"), "ledger.0001_initial"])
+    assert migration_harness.applied("roster") == [("roster", "0001_initial")]
+    assert migration_harness.applied("ledger") == [("ledger", "0001_initial")]
+    for zero in [("roster", None), ("roster", "zero"), "roster.zero"]:
+        migration_harness.start([zero, ("ledger", "0001")])
+        assert migration_harness.applied("roster") == []
+
+
+def test_unknown_names_raise_the_kits_types_that_are_also_djangos(migration_harness):
+    with pytest.raises(UnknownAppError) as app:
+        migration_harness.start(("roster.0002", "ledger.0001"))  # two targets, not in a list
+    assert isinstance(app.value, LookupError) and "several targets go in a list" in str(app.value)
+    with pytest.raises(UnknownMigrationError) as migration:
+        migration_harness.start(("roster", "0009"))
+    assert isinstance(migration.value, NodeNotFoundError) and migration.value.node == ("roster", "0009")
+
+
+@pytest.fixture
+def catalog_squashed(tmp_path, settings, monkeypatch):
+    """Chapter 14's catalog app in a private package, with 0001-0004 squashed by Django's squashmigrations."""
+    from django.core.management import call_command
+
+    source = ROSTER.parent.parent / "catalog" / "migrations"
+    package = f"mh_catalog_{secrets.token_hex(4)}"
+    folder = tmp_path / package / "migrations"
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    settings.MIGRATION_MODULES = {"catalog": f"{package}.migrations"}
+    call_command("squashmigrations", "catalog", "0004", interactive=False, verbosity=0)
+    squashed = sorted(p.stem for p in folder.glob("0001_squashed_*.py"))
+    assert squashed == ["0001_squashed_0004_product_sku"]
+    yield squashed[0]
+    for name in [m for m in sys.modules if m.startswith(package)]:
+        del sys.modules[name]
+
+
+def test_a_target_replaced_by_a_squashed_migration_says_which_to_use(db, catalog_squashed):
+    with MigrationHarness() as harness:
+        with pytest.raises(ReplacedMigrationError) as last:
+            harness.start(("catalog", "0004"))
+        message = str(last.value)
+        assert "Migration catalog.0004_product_sku is replaced by the squashed migration " \
+               "catalog.0001_squashed_0004_product_sku (which replaces 0001_initial, 0002_product_price, " \
+               "0003_tag, 0004_product_sku)" in message
+        assert "use ('catalog', '0001_squashed_0004_product_sku') instead: it ends where " \
+               "0004_product_sku ends" in message
+        assert isinstance(last.value, NodeNotFoundError) and last.value.node == ("catalog", "0004_product_sku")
+
+        with pytest.raises(ReplacedMigrationError, match=r"catalog\.0002_product_price is replaced by the "
+                           r"squashed migration catalog\.0001_squashed_0004_product_sku.*start at "
+                           r"\('catalog', '0001_squashed_0004_product_sku'\) \(where 0004_product_sku ends\)"):
+            harness.start(("catalog", "0002_product_price"))
+        harness.start(("catalog", None))
+        with pytest.raises(ReplacedMigrationError):  # also as the target of forwards()
+            harness.forwards(("catalog", "0003_tag"))
+        assert harness.applied("catalog") == []
+
+        # What the message says to use works, forwards past the squash too.
+        harness.start(("catalog", "0001_squashed"))
+        applied = [name for _, name in harness.applied("catalog")]
+        assert applied == [  # Django records the squashed migration and each one it replaces
+            "0001_initial", "0001_squashed_0004_product_sku", "0002_product_price", "0003_tag",
+            "0004_product_sku",
+        ]
+        harness.forwards(("catalog", "0005"))
+        assert harness.applied("catalog")[-1] == ("catalog", "0005_fill_sku")
+
+
 def test_wrong_direction_or_unreachable_target_changes_nothing(migration_harness):
     Person = migration_harness.start(Y).get_model("roster", "Person")
     Person.objects.create(first_name="Ada", last_name="Lovelace", name="Ada Lovelace")
@@ -325,3 +431,129 @@ class CombineNamesTests(MigrationTestCase):
     def test_the_test_database_is_back_after_each_test(self):
         self.harness.close()
         assert columns("roster_person") == ["id", "name"]
+
+
+# --- PostgreSQL: snapshots belong to their process -------------------------------------------
+
+HARNESS_PROCESS = '''
+import os, sys
+sys.path.insert(0, os.environ["MH_PROJECT"])
+os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
+import django
+django.setup()
+from helpers.migration_harness import MigrationHarness
+
+harness = MigrationHarness()
+harness.start(("roster", "0002_person_name"))
+print("ready", flush=True)
+for line in sys.stdin:  # one more test per line, as a long test run does
+    if line.strip() == "quit":
+        break
+    Person = harness.start(("roster", "0002_person_name")).get_model("roster", "Person")
+    Person.objects.create(first_name="Ada", last_name="Lovelace")
+    Person = harness.forwards(("roster", "0003_combine_names")).get_model("roster", "Person")
+    print("ok" if Person.objects.get().name == "Ada Lovelace" else "wrong", flush=True)
+harness.close()
+'''
+
+
+def _pg_marked_databases() -> dict[str, str]:
+    """Every harness database on the server: name -> owner mark."""
+    from helpers.migration_harness import OWNER_MARK
+
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE shobj_description(oid, 'pg_database') LIKE %s",
+            [f"{OWNER_MARK} %"],
+        )
+        return dict(cursor.fetchall())
+
+
+def _owned_by(pid: int) -> list[str]:
+    return sorted(name for name, mark in _pg_marked_databases().items() if f" pid={pid} " in mark)
+
+
+def test_a_second_harness_process_keeps_the_first_ones_snapshots(db, tmp_path):
+    """Two real harness processes at once on one test database name, and a third killed one.
+
+    The second's start-up sweep removes the killed process's snapshot databases and
+    leaves the first's alone: the first goes on testing against its snapshot.
+    """
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL snapshot databases (SQLite snapshots live in the process's memory)")
+    import subprocess
+    from urllib.parse import urlsplit
+
+    script = tmp_path / "harness_process.py"
+    script.write_text(HARNESS_PROCESS)
+    server = urlsplit(os.environ["DATABASE_URL"])
+    same_name = f"test_mh_owner_{secrets.token_hex(3)}"  # the "test database" of all three runs
+    env = {
+        **os.environ,
+        "DATABASE_URL": server._replace(path=f"/{same_name}").geturl(),
+        "MH_PROJECT": str(ROSTER.parent.parent),
+    }
+
+    def launch() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [sys.executable, str(script)], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        return proc
+
+    def one_more_test(proc: subprocess.Popen) -> str:
+        proc.stdin.write("test\n")
+        proc.stdin.flush()
+        return proc.stdout.readline().strip()
+
+    first = launch()
+    killed = launch()
+    try:
+        first_dbs, killed_dbs = _owned_by(first.pid), _owned_by(killed.pid)
+        assert first_dbs and killed_dbs and not set(first_dbs) & set(killed_dbs)
+        assert all(name.startswith(f"{same_name}_mh") for name in first_dbs + killed_dbs)
+        assert one_more_test(first) == "ok"
+        killed.kill()  # as a killed test run: no clean-up at exit
+        killed.wait(timeout=60)
+        assert _owned_by(killed.pid) == killed_dbs  # left behind
+
+        second = launch()  # its start-up sweeps
+        try:
+            assert _owned_by(killed.pid) == []  # the dead process's leftovers are gone
+            assert _owned_by(first.pid) == first_dbs  # the living one's are kept
+            assert _owned_by(second.pid)
+            for _ in range(3):  # both keep testing, at once
+                assert one_more_test(first) == "ok", first.stderr.read()
+                assert one_more_test(second) == "ok", second.stderr.read()
+        finally:
+            second.communicate("quit\n", timeout=60)
+        assert second.returncode == 0
+    finally:
+        first.communicate("quit\n", timeout=60)
+        killed.kill()
+    assert first.returncode == 0
+    assert _owned_by(first.pid) == [] and _owned_by(second.pid) == []  # each dropped its own at exit
+
+
+def test_owner_marks_tell_a_gone_process_from_a_running_one():
+    import socket
+    import subprocess
+
+    from helpers import migration_harness as mh
+
+    mine = mh._owner_mark()
+    assert mine.startswith(f"{mh.OWNER_MARK} pid={os.getpid()} ")
+    assert mh.owner_alive(mine)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    assert not mh.owner_alive(mine.replace(f"pid={os.getpid()} ", f"pid={gone.stdout.strip()} "))
+    start = mine.rsplit("start=", 1)[1]
+    if start != "-":  # Linux: a reused pid (same pid, another start time) is another process
+        assert not mh.owner_alive(mine.replace(f"start={start}", "start=1"))
+    boot = mine.split("boot=", 1)[1].split()[0]
+    if boot != "-":  # a mark from before this machine's last restart
+        assert not mh.owner_alive(mine.replace(f"boot={boot}", "boot=another-boot"))
+    other_host = mine.replace(f"host={mh._safe(socket.gethostname())}", "host=elsewhere.example")
+    assert mh.owner_alive(other_host.replace(f"pid={os.getpid()} ", "pid=999999999 "))  # cannot know: kept
