@@ -13,7 +13,7 @@ import json
 import pytest
 from django.db.migrations.writer import MigrationWriter
 
-from helpers.move_model import MoveContentType, RenameTables, _renamed
+from helpers.move_model import _renamed
 from helpers.sandbox import Sandbox
 
 APPS = ["oldapp", "newapp", "garage"]
