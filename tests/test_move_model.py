@@ -500,3 +500,24 @@ def test_postgresql_names_over_63_characters_are_shortened_like_django_and_liste
         assert same_data(snapshot(sb, "oldapp"), data)
     finally:
         sb.close()
+
+
+def test_the_rename_works_inside_a_squashed_migration_on_a_fresh_database(moved_empty):
+    """Squashed with oldapp's first migration, the rename runs in the schema editor that still holds
+    the statements Django deferred (indexes, and on PostgreSQL the foreign keys) for the old table
+    names: they must follow the rename, or migrating a fresh database fails."""
+    sb = moved_empty
+    assert sb.run("move_model", "oldapp.Car", "newapp").ok
+    assert sb.run("migrate").ok
+    squashed = sb.run("squashmigrations", "oldapp", "0002", "--noinput")
+    assert squashed.ok, squashed
+    assert "0001_squashed_0002_car_to_newapp_rename_tables" in sb.migration_files("oldapp")
+    assert sb.run("migrate", "oldapp", "zero").ok
+    assert not [t for t in sb.tables().column("table") if t.startswith(("oldapp_", "newapp_"))]
+    fresh = sb.run("migrate")
+    assert fresh.ok, fresh
+    assert "Applying oldapp.0001_squashed_0002_car_to_newapp_rename_tables... OK" in fresh.stdout
+    tables = sb.tables().column("table")
+    assert {"newapp_car", "newapp_car_features"} <= set(tables) and "oldapp_car" not in tables
+    assert integrity_problems(sb) == []
+    assert sb.run("makemigrations", "--check", "--dry-run").ok
