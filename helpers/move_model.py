@@ -72,7 +72,7 @@ from django.db.migrations.writer import MigrationWriter
 
 from helpers.file_writer import write_all
 
-__all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move"]
+__all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move", "postgresql_renames"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
@@ -608,9 +608,12 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
         rows = "".join(f"    {(r.kind, r.table, r.old, r.new)!r},\n" for r in db_objects)
         a_code = _DB_OBJECTS_CODE.format(rows=rows)
         a_operations.append(RunPython(_Code("db_objects_forwards"), _Code("db_objects_backwards")))
+    # The rename runs after every migration that points at the old table: on a fresh database a
+    # foreign key created after it would name a table that no longer exists (PostgreSQL refuses).
+    pointing = [_leaf(loader, app) for app in sorted(alter_fields) if app != source]
     step_a = planned(
         source, number_a, f"{lower}_to_{target_app}_rename_tables", a_operations,
-        [_leaf(loader, source)], a_code,
+        [_leaf(loader, source), *pointing], a_code,
     )
 
     b_dependencies = [step_a.node, _leaf(loader, target_app)]
