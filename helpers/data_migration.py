@@ -24,20 +24,21 @@ from __future__ import annotations
 
 import datetime as dt
 import keyword
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import django
 from django.apps import apps as global_apps
-from django.core.management.base import CommandError
+from django.conf import settings
 from django.db.migrations import Migration
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.file_writer import write_all
+
 __all__ = [
+    "DataMigrationError",
     "DataMigrationPlan",
     "plan_data_migration",
     "render_data_migration",
@@ -45,13 +46,27 @@ __all__ = [
 ]
 
 
+# Most file systems (ext4, APFS, NTFS...) refuse a file name over 255 bytes.
+MAX_FILE_NAME_BYTES = 255
+
+
+class DataMigrationError(ValueError):
+    """The data migration cannot be planned; nothing was written."""
+
+
 @dataclass(frozen=True)
 class ModelRef:
-    """A model the data migration uses: its app label, its class name, its variable in the file."""
+    """A model the data migration uses: its app label, its class name, its variable in the file.
+
+    ``setting`` names the setting of a swapped model (``"AUTH_USER_MODEL"``):
+    the file then looks the model up through that setting and depends on it
+    with ``migrations.swappable_dependency``.
+    """
 
     app_label: str
     object_name: str
     variable: str
+    setting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,7 @@ class DataMigrationPlan:
     name: str  # full migration name, e.g. "0003_combine_names"
     dependencies: list[tuple[str, str]]
     models: list[ModelRef] = field(default_factory=list)
+    swappable: list[str] = field(default_factory=list)  # settings of swappable dependencies
     elidable: bool = False
     path: Path | None = None
 
@@ -76,13 +92,13 @@ class DataMigrationPlan:
 def _leaf(loader: MigrationLoader, app_label: str, why: str) -> tuple[str, str]:
     leaves = loader.graph.leaf_nodes(app_label)
     if not leaves:
-        raise CommandError(
+        raise DataMigrationError(
             f"App '{app_label}' has no migrations, so {why}. "
             f"Run 'manage.py makemigrations {app_label}' first."
         )
     if len(leaves) > 1:
         names = ", ".join(name for _, name in sorted(leaves))
-        raise CommandError(
+        raise DataMigrationError(
             f"App '{app_label}' has conflicting migrations ({names}): "
             "run 'manage.py makemigrations --merge' first."
         )
@@ -102,31 +118,60 @@ def plan_data_migration(
     ``models`` are ``"app_label.ModelName"`` strings, checked against the
     project state at the end of the migration graph (what ``apps.get_model``
     will see). Each app they belong to becomes a dependency on its latest
-    migration. Raises :class:`CommandError` for an unknown app or model, an
-    invalid name, an app without migrations, or conflicting leaf migrations.
+    migration. A swapped model (``auth.User`` when ``AUTH_USER_MODEL`` names
+    another model) is replaced by the model its setting names, looked up
+    through the setting, with a swappable dependency. Raises
+    :class:`DataMigrationError` for an unknown app or model, an invalid or
+    too long name, an app without migrations, or conflicting leaf migrations.
     """
     if not name.isidentifier() or keyword.iskeyword(name):
-        raise CommandError(f"The migration name must be a valid Python identifier; {name!r} is not.")
+        raise DataMigrationError(f"The migration name must be a valid Python identifier; {name!r} is not.")
+    # NNNN_<name>.py must fit in a file name.
+    room = MAX_FILE_NAME_BYTES - len("0000_.py")
+    if len(name.encode()) > room:
+        shorter = name.encode()[:40].decode(errors="ignore").rstrip("_") or "data"
+        raise DataMigrationError(
+            f"The migration name is {len(name.encode())} bytes long; its file name NNNN_<name>.py must "
+            f"fit in {MAX_FILE_NAME_BYTES} bytes, so the name can have at most {room}. "
+            f"Give a shorter name, e.g. {shorter!r}."
+        )
     try:
         global_apps.get_app_config(app_label)
     except LookupError as exc:
         known = ", ".join(sorted(c.label for c in global_apps.get_app_configs()))
-        raise CommandError(f"No installed app with label '{app_label}'. Installed apps: {known}.") from exc
+        raise DataMigrationError(
+            f"No installed app with label '{app_label}'. Installed apps: {known}."
+        ) from exc
     loader = loader or MigrationLoader(None, ignore_no_migrations=True)
     own_leaf = _leaf(loader, app_label, "a data migration has nothing to follow")
     state = loader.project_state()
 
     refs: list[ModelRef] = []
+    swappable: list[str] = []
     dependencies: dict[str, tuple[str, str]] = {app_label: own_leaf}
     for dotted in models:
         label, _, model_name = dotted.partition(".")
         if not label or not model_name or "." in model_name:
-            raise CommandError(f"Name models as app_label.ModelName; {dotted!r} is not.")
+            raise DataMigrationError(f"Name models as app_label.ModelName; {dotted!r} is not.")
         model_state = state.models.get((label, model_name.lower()))
         if model_state is None:
             known = sorted(f"{a}.{s.name}" for (a, _), s in state.models.items() if a == label)
             hint = f" Models of '{label}' in its migrations: {', '.join(known)}." if known else ""
-            raise CommandError(f"No model {dotted!r} in the migrations' project state.{hint}")
+            raise DataMigrationError(f"No model {dotted!r} in the migrations' project state.{hint}")
+        setting = model_state.options.get("swappable")
+        if setting and getattr(settings, setting, None) not in (None, f"{label}.{model_state.name}"):
+            # Swapped out (auth.User under a custom user model): use the model the setting names.
+            real = getattr(settings, setting)
+            real_label, _, real_name = real.partition(".")
+            real_state = state.models.get((real_label, real_name.lower()))
+            if real_state is None:
+                raise DataMigrationError(
+                    f"{dotted} is swapped for settings.{setting} = {real!r}, which no migration creates."
+                )
+            if setting not in swappable:
+                swappable.append(setting)
+            refs.append(ModelRef(real_label, real_state.name, real_state.name, setting))
+            continue
         if label not in dependencies:
             dependencies[label] = _leaf(loader, label, f"{dotted} cannot be used by a migration")
         refs.append(ModelRef(label, model_state.name, model_state.name))
@@ -138,7 +183,7 @@ def plan_data_migration(
     refs = [
         ref if counts[ref.object_name] == 1
         else ModelRef(ref.app_label, ref.object_name,
-                      "".join(p.title() for p in ref.app_label.split("_")) + ref.object_name)
+                      "".join(p.title() for p in ref.app_label.split("_")) + ref.object_name, ref.setting)
         for ref in dict.fromkeys(refs)
     ]  # fmt: skip
 
@@ -150,6 +195,7 @@ def plan_data_migration(
         name=full_name,
         dependencies=[dependencies[label] for label in dependencies],
         models=refs,
+        swappable=swappable,
         elidable=elidable,
         path=path,
     )
@@ -158,8 +204,16 @@ def plan_data_migration(
 def render_data_migration(plan: DataMigrationPlan) -> str:
     """Return the text of the migration file described by ``plan``."""
     deps = "".join(f"        ({a!r}, {n!r}),\n" for a, n in plan.dependencies)
+    deps += "".join(
+        f"        migrations.swappable_dependency(settings.{setting}),"
+        f"  # the first migration of the {setting} model's app\n"
+        for setting in plan.swappable
+    )
     lookups = "".join(
-        f"    {m.variable} = apps.get_model(\"{m.app_label}\", \"{m.object_name}\")\n" for m in plan.models
+        f"    {m.variable} = apps.get_model(settings.{m.setting})  # {m.app_label}.{m.object_name} here\n"
+        if m.setting else
+        f"    {m.variable} = apps.get_model(\"{m.app_label}\", \"{m.object_name}\")\n"
+        for m in plan.models
     ) or "    # Models: apps.get_model('app_label', 'ModelName') (never import them from models.py)\n"
     names = ", ".join(m.variable for m in plan.models) or "the models"
     now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -167,6 +221,7 @@ def render_data_migration(plan: DataMigrationPlan) -> str:
     return (
         f"# Generated by Django {django.get_version()} on {now} with make_data_migration\n"
         "\n"
+        f"{'from django.conf import settings' + chr(10) if plan.swappable else ''}"
         "from django.db import migrations\n"
         "\n"
         "\n"
@@ -197,26 +252,17 @@ def render_data_migration(plan: DataMigrationPlan) -> str:
 
 
 def write_data_migration(plan: DataMigrationPlan) -> Path:
-    """Write the file of ``plan``; never overwrite an existing file. Return its path.
+    """Write the file of ``plan`` (and a missing ``__init__.py``), all or nothing; return its path.
 
-    The text goes to a temporary file first and is then moved in place, so
-    that a failure leaves no partial migration behind.
+    Never overwrites an existing file. Raises
+    :class:`helpers.file_writer.WriteError` when the file exists or cannot
+    be written: nothing is then left behind.
     """
     if plan.path is None:
-        raise CommandError("This plan has no path: make it with plan_data_migration().")
-    if plan.path.exists():
-        raise CommandError(f"{plan.relative_path} already exists; nothing was written.")
-    text = render_data_migration(plan)
-    plan.path.parent.mkdir(parents=True, exist_ok=True)
+        raise DataMigrationError("This plan has no path: make it with plan_data_migration().")
+    files = {plan.path: render_data_migration(plan)}
     init = plan.path.parent / "__init__.py"
-    fd, tmp = tempfile.mkstemp(dir=plan.path.parent, prefix=".make_data_migration-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if not init.exists():
-            init.touch()
-        os.replace(tmp, plan.path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if not init.exists():
+        files = {init: "", **files}
+    write_all(files)
     return plan.path

@@ -66,7 +66,7 @@ def write_all(files: Mapping[Path, str], *, overwrite: bool = False, encoding: s
                     raise WriteError(f"Cannot create folder {folder}: {reason}; nothing written.") from exc
                 made_dirs.append(folder)
             try:
-                fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+                fd, name = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp", dir=target.parent)
             except OSError as exc:
                 raise WriteError(f"Cannot write {target}: {_describe(exc)}; nothing was written.") from exc
             temps.append(Path(name))
@@ -86,7 +86,7 @@ def write_all(files: Mapping[Path, str], *, overwrite: bool = False, encoding: s
             backup: Path | None = None
             try:
                 if target.exists():
-                    backup = target.with_name(f".{target.name}.{uuid.uuid4().hex}.bak")
+                    backup = target.with_name(f".{target.name[:100]}.{uuid.uuid4().hex}.bak")
                     os.replace(target, backup)
                 os.replace(temp, target)
             except OSError as exc:

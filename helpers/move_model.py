@@ -4,34 +4,45 @@ Django has no operation for this. Run after the model's class has been moved
 in the code, ``makemigrations`` sees a model deleted from one app and another
 created in a second one, and writes a ``DeleteModel`` and a ``CreateModel``:
 applied, the table and all its rows are dropped. This module writes, in place
-of ``makemigrations``, the migrations that move the model instead:
+of ``makemigrations``, the migrations that move the model instead, the way the
+hand-written recipe does, with Django's own operations only:
 
-1. in the old app, :class:`RenameTables`: the table (and the auto-created
-   many-to-many tables) get the new app's names; the migration state does not
-   change. Foreign keys pointing at the table follow the rename in the
-   database (PostgreSQL and SQLite 3.26+), so nothing is rebuilt;
+1. in the old app, a database-only ``AlterModelTable`` (inside
+   ``SeparateDatabaseAndState``): the table and its auto-created many-to-many
+   tables get the new app's names; the migration state does not change.
+   Foreign keys pointing at the table follow the rename in the database
+   (PostgreSQL and SQLite 3.26+), so nothing is rebuilt. With
+   ``rename_db_objects`` on PostgreSQL, a ``RunPython`` also renames the
+   constraints, indexes and sequences named after the old tables (names
+   longer than the database's limit are shortened the way Django does,
+   ``truncate_name`` with a hash);
 2. in the new app, a state-only ``CreateModel`` (the table already exists);
 3. in every app whose models point at the moved one, state-only
-   ``AlterField`` operations (the columns do not change: they still hold the same ids
-   of the same table);
-4. in the old app, a state-only ``DeleteModel`` and :class:`MoveContentType`,
-   which gives the model's ``ContentType`` row to the new app, so generic
-   relations and permissions keep pointing at it.
+   ``AlterField`` operations (the columns do not change: they still hold the
+   same ids of the same table);
+4. in the old app, a state-only ``DeleteModel`` and a ``RunPython`` that
+   gives the model's ``ContentType`` row to the new app, so generic relations
+   and permissions keep pointing at it.
 
-Every step is reversible. Use :func:`move_model` (or the ``move_model``
-management command). The plan is checked before anything is written: after
-the planned migrations, Django's autodetector must find no change left, so
-``makemigrations --check`` is clean.
+Every step is reversible. The functions the ``RunPython`` operations run are
+written into the migration files themselves, as hand-written migrations do:
+the files import nothing but Django, so the project's history still loads
+when this module is gone (or when the project has a package of its own named
+``helpers``). Use :func:`move_model` (or the ``move_model`` management
+command). The plan is checked before anything is written: after the planned
+migrations, Django's autodetector must find no change left, so
+``makemigrations --check`` is clean. The files are written all-or-nothing.
 
-Only Django is imported: copy this module into a project, and the generated
-migrations import their two operations from it.
+Only Django is imported (and :mod:`helpers.file_writer`, standard library only).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,256 +50,175 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.core.management.base import CommandError
-from django.db import DEFAULT_DB_ALIAS, connections, router
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.backends.ddl_references import Statement
-from django.db.migrations import AlterField, CreateModel, DeleteModel, Migration, SeparateDatabaseAndState
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import truncate_name
+from django.db.migrations import (
+    AlterField,
+    AlterModelTable,
+    CreateModel,
+    DeleteModel,
+    Migration,
+    RunPython,
+    SeparateDatabaseAndState,
+)
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.recorder import MigrationRecorder
-from django.db.migrations.state import ProjectState, StateApps
+from django.db.migrations.serializer import BaseSerializer
+from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
-from django.db.utils import ProgrammingError
 
-__all__ = ["MoveContentType", "MovePlan", "RenameTables", "move_model", "plan_move"]
+from helpers.file_writer import write_all
+
+__all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move", "postgresql_renames"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+class MoveModelError(ValueError):
+    """The move cannot be planned or written safely; nothing was written."""
 
 
 def _checked_identifier(name: str, connection: Any) -> str:
     """Return ``name`` if it is a plain SQL identifier the database accepts, else raise."""
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
-        raise ProgrammingError(f"{name!r} is not a plain table name; nothing was renamed.")
+        raise MoveModelError(f"{name!r} is not a plain table name; nothing was written.")
     limit = connection.ops.max_name_length()
     if limit and len(name) > limit:
-        raise ProgrammingError(f"{name!r} is longer than {limit} characters, the database's limit.")
+        raise MoveModelError(f"{name!r} is longer than {limit} characters, the database's limit.")
     return name
 
 
-# --- operations ------------------------------------------------------------------------
+# --- the code written into the migration files ----------------------------------------
+#
+# Each block is the source of module-level code of one written migration. The
+# tests run it (migrate, in a process where this module cannot be imported).
+
+_CONTENT_TYPE_CODE = '''
+MODEL = {model!r}
 
 
-class RenameTables(Operation):
-    """Rename database tables, leaving the migration state alone.
+def move_content_type(apps, schema_editor, source, target):
+    """Give MODEL's ContentType row from app ``source`` to app ``target``.
 
-    ``tables`` is a sequence of ``(old_name, new_name)`` pairs. Forwards each
-    ``old_name`` becomes ``new_name``; backwards the other way round. With
-    ``rename_db_objects`` on PostgreSQL, the sequences, indexes and
-    constraints whose names contain an old table name (``oldapp_car_pkey``,
-    ``..._fk_oldapp_car_id``) are renamed too; elsewhere the option does
-    nothing (SQLite cannot rename an index, and names carry no meaning).
+    Generic relations and permissions point at the row's id, so the row moves
+    (post_migrate would make a new one, with a new id). When both apps have a
+    row (post_migrate made one after a partial rollback or a faked migration),
+    the older row, the one the data points at, is kept under ``target``; the
+    newer one is deleted with what cascades from it (the permissions made with
+    it). Nothing happens on a fresh database (post_migrate creates the row
+    after migrate) or without contenttypes.
     """
+    from django.db import router
 
-    reversible = True
-    reduces_to_sql = True
+    try:
+        ContentType = apps.get_model("contenttypes", "ContentType")
+    except LookupError:
+        return
+    alias = schema_editor.connection.alias
+    if not router.allow_migrate_model(alias, ContentType):
+        return
+    rows = ContentType.objects.using(alias)
+    moving = rows.filter(app_label=source, model=MODEL).first()
+    if moving is None:
+        return
+    duplicate = rows.filter(app_label=target, model=MODEL).first()
+    if duplicate is not None and duplicate.pk < moving.pk:
+        # The target's row is the older one, the one the data points at: keep it.
+        rows.filter(pk=moving.pk).delete()
+    else:
+        if duplicate is not None:
+            rows.filter(pk=duplicate.pk).delete()
+        rows.filter(pk=moving.pk).update(app_label=target)
+    from django.apps import apps as global_apps
 
-    def __init__(self, tables: Sequence[Sequence[str]], rename_db_objects: bool = False) -> None:
-        self.tables = tuple((str(old), str(new)) for old, new in tables)
-        self.rename_db_objects = bool(rename_db_objects)
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        """Return the arguments that recreate this operation in a migration file."""
-        kwargs: dict[str, Any] = {"tables": list(self.tables)}
-        if self.rename_db_objects:
-            kwargs["rename_db_objects"] = True
-        return (self.__class__.__qualname__, [], kwargs)
-
-    def state_forwards(self, app_label: str, state: ProjectState) -> None:
-        """Change nothing: the state already names the tables after its models."""
-
-    def database_forwards(
-        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        """Rename every old table to its new name."""
-        self._rename(app_label, schema_editor, self.tables)
-
-    def database_backwards(
-        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        """Rename every new table back to its old name."""
-        self._rename(app_label, schema_editor, tuple((new, old) for old, new in self.tables))
-
-    def describe(self) -> str:
-        """One line for ``migrate`` and ``makemigrations`` output."""
-        pairs = ", ".join(f"{old} -> {new}" for old, new in self.tables)
-        return f"Rename table{'s' if len(self.tables) > 1 else ''} {pairs} (database only)"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        """A name for a migration holding only this operation."""
-        return "rename_" + "_".join(new for _, new in self.tables[:1])
-
-    def _rename(
-        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, pairs: Iterable[tuple[str, str]]
-    ) -> None:
-        connection = schema_editor.connection
-        if not router.allow_migrate(connection.alias, app_label):
-            return
-        pairs = [(_checked_identifier(o, connection), _checked_identifier(n, connection)) for o, n in pairs]
-        qn = schema_editor.quote_name
-        if not schema_editor.collect_sql:
-            with connection.cursor() as cursor:
-                existing = set(connection.introspection.table_names(cursor))
-            missing = [o for o, _ in pairs if o not in existing]
-            taken = [n for _, n in pairs if n in existing]
-            if missing or taken:
-                problems = [f"no table {o}" for o in missing] + [f"a table {n} already exists" for n in taken]
-                raise ProgrammingError(f"Cannot rename tables: {'; '.join(problems)}. Nothing was renamed.")
-        for old, new in pairs:
-            sql = schema_editor.sql_rename_table % {"old_table": qn(old), "new_table": qn(new)}
-            schema_editor.execute(sql)
-            # Statements Django deferred to the end of the migration must use the new name.
-            for deferred in schema_editor.deferred_sql:
-                if isinstance(deferred, Statement):
-                    deferred.rename_table_references(old, new)
-        if self.rename_db_objects and connection.vendor == "postgresql" and not schema_editor.collect_sql:
-            _rename_postgresql_objects(schema_editor, dict(pairs))
+    if global_apps.is_installed("django.contrib.contenttypes"):
+        global_apps.get_model("contenttypes", "ContentType").objects.clear_cache()
 
 
-def _renamed(name: str, mapping: dict[str, str]) -> str:
-    """Replace each old table name appearing as a whole ``_``-separated part of ``name``."""
-    olds = sorted(mapping, key=len, reverse=True)
-    pattern = re.compile(r"(?:(?<=_)|^)(" + "|".join(map(re.escape, olds)) + r")(?=_|$)")
-    return pattern.sub(lambda m: mapping[m.group(1)], name)
+def content_type_forwards(apps, schema_editor):
+    move_content_type(apps, schema_editor, {source!r}, {target!r})
 
 
-def _rename_postgresql_objects(schema_editor: BaseDatabaseSchemaEditor, mapping: dict[str, str]) -> None:
-    """Rename the constraints, indexes and sequences still named after the old tables."""
-    connection = schema_editor.connection
+def content_type_backwards(apps, schema_editor):
+    move_content_type(apps, schema_editor, {target!r}, {source!r})
+'''
+
+_DB_OBJECTS_CODE = '''
+# PostgreSQL objects named after the old tables: (kind, table, old name, new name),
+# the table as named after the rename. Other databases: nothing to rename.
+DB_OBJECTS = [
+{rows}]
+
+
+def rename_db_objects(apps, schema_editor, backwards=False):
+    if schema_editor.connection.vendor != "postgresql":
+        return
     qn = schema_editor.quote_name
-    tables = list(mapping.values())
-    limit = connection.ops.max_name_length()
-
-    def rename_all(query: str, statement: str) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(query, [tables, tables])
-            rows = cursor.fetchall()
-        for table, name in rows:
-            new = _renamed(name, mapping)
-            if new != name and len(new) <= limit and _IDENTIFIER.fullmatch(new):
-                schema_editor.execute(statement % {"table": qn(table), "old": qn(name), "new": qn(new)})
-
-    # Constraints first: renaming a primary key or unique constraint renames its index too.
-    rename_all(
-        """
-        SELECT DISTINCT t.relname, c.conname FROM pg_constraint c
-        JOIN pg_class t ON t.oid = c.conrelid
-        LEFT JOIN pg_class r ON r.oid = c.confrelid
-        WHERE t.relnamespace = current_schema()::regnamespace
-          AND (t.relname = ANY(%s) OR r.relname = ANY(%s))
-        """,
-        "ALTER TABLE %(table)s RENAME CONSTRAINT %(old)s TO %(new)s",
-    )
-    rename_all(
-        """
-        SELECT t.relname, i.relname FROM pg_index x
-        JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-        WHERE t.relnamespace = current_schema()::regnamespace
-          AND (t.relname = ANY(%s) OR t.relname = ANY(%s))
-        """,
-        "ALTER INDEX %(old)s RENAME TO %(new)s",
-    )
-    rename_all(
-        """
-        SELECT t.relname, s.relname FROM pg_class s
-        JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
-        JOIN pg_class t ON t.oid = d.refobjid
-        WHERE s.relkind = 'S' AND t.relnamespace = current_schema()::regnamespace
-          AND (t.relname = ANY(%s) OR t.relname = ANY(%s))
-        """,
-        "ALTER SEQUENCE %(old)s RENAME TO %(new)s",
-    )
-
-
-class MoveContentType(Operation):
-    """Give a model's ``ContentType`` row to another app (and back when reversed).
-
-    Generic foreign keys and permissions point at the row's id, so moving the
-    row (rather than letting ``post_migrate`` make a new one) keeps them
-    working. When both apps have a row for the model (``post_migrate`` made
-    one after a partial rollback or a faked migration), the older row, the one
-    the data points at, is kept under the destination app and the newer one is
-    deleted with what cascades from it (the permissions made with it; generic
-    relations created against that newer row would be left dangling). Nothing happens
-    when the row to move does not exist yet (a fresh database:
-    ``post_migrate`` creates it after ``migrate``) or when contenttypes is not
-    installed.
-    """
-
-    reversible = True
-    reduces_to_sql = False
-
-    def __init__(self, model_name: str, from_app: str, to_app: str) -> None:
-        self.model_name = model_name
-        self.from_app = from_app
-        self.to_app = to_app
-
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        """Return the arguments that recreate this operation in a migration file."""
-        kwargs = {"model_name": self.model_name, "from_app": self.from_app, "to_app": self.to_app}
-        return (self.__class__.__qualname__, [], kwargs)
-
-    def state_forwards(self, app_label: str, state: ProjectState) -> None:
-        """Change nothing: content types are rows, not schema."""
-
-    def database_forwards(
-        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        """Move the row from ``from_app`` to ``to_app``."""
-        self._move(from_state.apps, schema_editor, self.from_app, self.to_app)
-
-    def database_backwards(
-        self, app_label: str, schema_editor: BaseDatabaseSchemaEditor, from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        """Move the row back to ``from_app``."""
-        self._move(from_state.apps, schema_editor, self.to_app, self.from_app)
-
-    def describe(self) -> str:
-        """One line for ``migrate`` and ``makemigrations`` output."""
-        return f"Move the content type of {self.model_name} from {self.from_app} to {self.to_app}"
-
-    @property
-    def migration_name_fragment(self) -> str:
-        """A name for a migration holding only this operation."""
-        return f"move_{self.model_name.lower()}_content_type"
-
-    def _move(
-        self, apps: StateApps, schema_editor: BaseDatabaseSchemaEditor, source: str, target: str
-    ) -> None:
-        try:
-            content_type = apps.get_model("contenttypes", "ContentType")
-        except LookupError:
-            return
-        alias = schema_editor.connection.alias
-        if not router.allow_migrate_model(alias, content_type):
-            return
-        model = self.model_name.lower()
-        rows = content_type.objects.using(alias)
-        moving = rows.filter(app_label=source, model=model).first()
-        if moving is None:
-            return
-        duplicate = rows.filter(app_label=target, model=model).first()
-        if duplicate is not None and duplicate.pk < moving.pk:
-            # The destination's row is the older one, the one the data points at: keep it.
-            rows.filter(pk=moving.pk).delete()
+    for kind, table, old, new in reversed(DB_OBJECTS) if backwards else DB_OBJECTS:
+        if backwards:
+            old, new = new, old
+        if kind == "constraint":
+            schema_editor.execute(f"ALTER TABLE {{qn(table)}} RENAME CONSTRAINT {{qn(old)}} TO {{qn(new)}}")
         else:
-            if duplicate is not None:
-                rows.filter(pk=duplicate.pk).delete()
-            rows.filter(pk=moving.pk).update(app_label=target)
-        if global_apps.is_installed("django.contrib.contenttypes"):
-            from django.contrib.contenttypes.models import ContentType
+            schema_editor.execute(f"ALTER {{kind.upper()}} {{qn(old)}} RENAME TO {{qn(new)}}")
 
-            ContentType.objects.clear_cache()
+
+def db_objects_forwards(apps, schema_editor):
+    rename_db_objects(apps, schema_editor)
+
+
+def db_objects_backwards(apps, schema_editor):
+    rename_db_objects(apps, schema_editor, backwards=True)
+'''
+
+
+class _Code:
+    """A name written as-is into a migration file: a function defined in that file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: Any) -> None:  # RunPython wants a callable
+        raise TypeError(f"{self.name} only exists in the written migration file")
+
+
+class _CodeSerializer(BaseSerializer):
+    def serialize(self) -> tuple[str, set[str]]:
+        return self.value.name, set()
+
+
+_serializer_lock = threading.Lock()
+
+
+@contextmanager
+def _code_serializer() -> Iterator[None]:
+    with _serializer_lock:
+        MigrationWriter.register_serializer(_Code, _CodeSerializer)
+        try:
+            yield
+        finally:
+            MigrationWriter.unregister_serializer(_Code)
 
 
 # --- planning ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DbObjectRename:
+    """One PostgreSQL constraint, index or sequence renamed after the new table."""
+
+    kind: str  # "constraint", "index" or "sequence"
+    table: str  # the table it belongs to, as named after the move
+    old: str
+    new: str
+    shortened: bool = False  # the plain new name was over the limit: truncate_name made it
+
+    def __str__(self) -> str:
+        note = " (shortened the way Django does: truncate_name with a hash)" if self.shortened else ""
+        return f"{self.kind} {self.old} -> {self.new}{note}"
 
 
 @dataclass
@@ -297,6 +227,7 @@ class PlannedMigration:
 
     migration: Migration
     path: Path
+    code: str = ""  # module-level code (functions) written before the Migration class
 
     @property
     def node(self) -> tuple[str, str]:
@@ -304,8 +235,14 @@ class PlannedMigration:
         return (self.migration.app_label, self.migration.name)
 
     def as_string(self) -> str:
-        """The file's text."""
-        return MigrationWriter(self.migration).as_string()
+        """The file's text: Django's own migration writer, plus the file's functions."""
+        with _code_serializer():
+            text = MigrationWriter(self.migration).as_string()
+        if self.code:
+            marker = "\n\nclass Migration("
+            head, _, tail = text.partition(marker)
+            text = head + "\n\n" + self.code.strip("\n") + "\n" + marker + tail
+        return text
 
 
 @dataclass
@@ -318,21 +255,28 @@ class MovePlan:
     tables: list[tuple[str, str]]
     naive: dict[str, list[str]]
     migrations: list[PlannedMigration] = field(default_factory=list)
+    db_objects: list[DbObjectRename] = field(default_factory=list)
+    rename_db_objects: bool = False
+    vendor: str = ""
 
-    def write(self) -> list[Path]:
-        """Write the migration files; return their paths."""
+    def files(self) -> dict[Path, str]:
+        """Every file of the change, ``path -> text``: the migrations, and missing ``__init__.py``."""
+        files: dict[Path, str] = {}
         for planned in self.migrations:
-            if planned.path.exists():
-                raise CommandError(f"{planned.path} already exists; nothing was written.")
-        written = []
-        for planned in self.migrations:
-            planned.path.parent.mkdir(parents=True, exist_ok=True)
             init = planned.path.parent / "__init__.py"
             if not init.exists():
-                init.write_text("", encoding="utf-8")
-            planned.path.write_text(planned.as_string(), encoding="utf-8")
-            written.append(planned.path)
-        return written
+                files.setdefault(init, "")
+            files[planned.path] = planned.as_string()
+        return files
+
+    def write(self) -> list[Path]:
+        """Write the migration files, all or none; return their paths.
+
+        Raises :class:`helpers.file_writer.WriteError` (nothing written) when a
+        file cannot be written or already exists.
+        """
+        write_all(self.files())
+        return [planned.path for planned in self.migrations]
 
     def report(self) -> str:
         """Lines saying what the move does, in the style of ``makemigrations``."""
@@ -345,9 +289,37 @@ class MovePlan:
             lines.append(f"Migrations for '{planned.migration.app_label}':")
             lines.append(f"  {_shown_path(planned.path)}")
             for operation in planned.migration.operations:
-                for described in _describe(operation):
+                for described in self._describe(operation):
                     lines.append(f"    - {described}")
+        if self.rename_db_objects:
+            if self.db_objects:
+                lines.append(f"PostgreSQL objects renamed after the new tables ({len(self.db_objects)}):")
+                lines.extend(f"  {renamed}" for renamed in self.db_objects)
+            elif self.vendor != "postgresql":
+                lines.append(
+                    f"--rename-db-objects: the database is {self.vendor}, whose object names carry no "
+                    "meaning; nothing to rename (run move_model against the PostgreSQL database for that)."
+                )
+            else:
+                lines.append("--rename-db-objects: no object is named after the old tables.")
         return "\n".join(lines)
+
+    def _describe(self, operation: Operation) -> list[str]:
+        if isinstance(operation, SeparateDatabaseAndState):
+            inner = [d for op in operation.state_operations for d in self._describe(op)]
+            return [f"{d} (state only)" for d in inner] + [
+                d for op in operation.database_operations for d in self._describe(op)
+            ]
+        if isinstance(operation, AlterModelTable):
+            pairs = ", ".join(f"{old} -> {new}" for old, new in self.tables)
+            return [f"Rename table{'s' if len(self.tables) > 1 else ''} {pairs} (database only)"]
+        if isinstance(operation, RunPython) and isinstance(operation.code, _Code):
+            if operation.code.name == "content_type_forwards":
+                return [
+                    f"Move the content type of {self.model_name.lower()} from {self.source} to {self.target}"
+                ]
+            return [f"Rename {len(self.db_objects)} PostgreSQL objects named after the old tables"]
+        return [operation.describe()]
 
 
 def _shown_path(path: Path) -> str:
@@ -356,15 +328,6 @@ def _shown_path(path: Path) -> str:
     except ValueError:
         return str(path)
     return relative if not relative.startswith("..") else str(path)
-
-
-def _describe(operation: Operation) -> list[str]:
-    if isinstance(operation, SeparateDatabaseAndState):
-        inner = [d for op in operation.state_operations for d in _describe(op)]
-        return [f"{d} (state only)" for d in inner] + [
-            d for op in operation.database_operations for d in _describe(op)
-        ]
-    return [operation.describe()]
 
 
 def _label(reference: Any, owner_app: str) -> str:
@@ -398,60 +361,132 @@ def _changes(
     }
 
 
+def _renamed(name: str, mapping: dict[str, str]) -> str:
+    """Replace each old table name appearing as a whole ``_``-separated part of ``name``."""
+    olds = sorted(mapping, key=len, reverse=True)
+    pattern = re.compile(r"(?:(?<=_)|^)(" + "|".join(map(re.escape, olds)) + r")(?=_|$)")
+    return pattern.sub(lambda m: mapping[m.group(1)], name)
+
+
+_PG_OBJECT_QUERIES = [
+    # Constraints first: renaming a primary key or unique constraint renames its index too.
+    ("constraint", """
+        SELECT DISTINCT t.relname, c.conname FROM pg_constraint c
+        JOIN pg_class t ON t.oid = c.conrelid
+        LEFT JOIN pg_class r ON r.oid = c.confrelid
+        WHERE t.relnamespace = current_schema()::regnamespace
+          AND (t.relname = ANY(%s) OR r.relname = ANY(%s))
+        ORDER BY 1, 2
+    """),
+    ("index", """
+        SELECT t.relname, i.relname FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+        WHERE t.relnamespace = current_schema()::regnamespace
+          AND t.relname = ANY(%s)
+          AND NOT EXISTS (
+              SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid
+              AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x'))
+        ORDER BY 1, 2
+    """),
+    ("sequence", """
+        SELECT DISTINCT t.relname, s.relname FROM pg_class s
+        JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass
+        JOIN pg_class t ON t.oid = d.refobjid
+        WHERE s.relkind = 'S' AND t.relnamespace = current_schema()::regnamespace
+          AND t.relname = ANY(%s)
+        ORDER BY 1, 2
+    """),
+]
+
+
+def postgresql_renames(connection: Any, mapping: dict[str, str]) -> list[DbObjectRename]:
+    """The constraints, indexes and sequences of a PostgreSQL database named after ``mapping``'s old tables.
+
+    ``mapping`` is ``old table -> new table``. Each object's new name replaces
+    the old table names found as whole ``_``-separated parts; a new name over
+    the database's limit is shortened the way Django does
+    (:func:`django.db.backends.utils.truncate_name`, a hash of the full name).
+    """
+    if connection.vendor != "postgresql" or not mapping:
+        return []
+    olds = list(mapping)
+    limit = connection.ops.max_name_length()
+    found: list[DbObjectRename] = []
+    with connection.cursor() as cursor:
+        for kind, query in _PG_OBJECT_QUERIES:
+            cursor.execute(query, [olds] * query.count("%s"))
+            for table, name in cursor.fetchall():
+                new = _renamed(name, mapping)
+                if new == name:
+                    continue
+                shortened = len(new) > limit
+                if shortened:
+                    new = truncate_name(new, limit)
+                found.append(DbObjectRename(kind, mapping.get(table, table), name, new, shortened))
+    news = [r.new for r in found]
+    clashes = sorted({n for n in news if news.count(n) > 1})
+    if clashes:
+        raise MoveModelError(f"Two objects would both be renamed {', '.join(clashes)}; nothing was written.")
+    return found
+
+
 def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
               using: str = DEFAULT_DB_ALIAS) -> MovePlan:
     """Check that ``model`` (``"app_label.ModelName"``) can move to ``target_app``; plan the migrations.
 
     Call it after the model's class has been moved in the code. Raises
-    :class:`~django.core.management.CommandError` with what to do, and writes
-    nothing, when the move cannot be planned safely.
+    :class:`MoveModelError` with what to do, and writes nothing, when the move
+    cannot be planned safely.
     """
     source, _, name = model.partition(".")
     if not source or not name or "." in name:
-        raise CommandError(f"Give the model as app_label.ModelName (e.g. oldapp.Car), not {model!r}.")
+        raise MoveModelError(f"Give the model as app_label.ModelName (e.g. oldapp.Car), not {model!r}.")
+    if using not in connections.settings:
+        known = ", ".join(sorted(connections.settings))
+        raise MoveModelError(f"No database {using!r} in settings.DATABASES (known aliases: {known}).")
     installed = sorted(c.label for c in global_apps.get_app_configs())
     for label in (source, target_app):
         if label not in installed:
-            raise CommandError(f"No installed app {label!r}. Installed apps: {', '.join(installed)}.")
+            raise MoveModelError(f"No installed app {label!r}. Installed apps: {', '.join(installed)}.")
     if source == target_app:
-        raise CommandError(f"{model} is already in {target_app}: name another app.")
+        raise MoveModelError(f"{model} is already in {target_app}: name another app.")
 
     connection = connections[using]
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     conflicts = loader.detect_conflicts()
     if conflicts:
         listed = "; ".join(f"{app}: {', '.join(names)}" for app, names in conflicts.items())
-        raise CommandError(f"Conflicting migrations ({listed}): merge them first (makemigrations --merge).")
+        raise MoveModelError(f"Conflicting migrations ({listed}): merge them first (makemigrations --merge).")
     if source not in loader.migrated_apps:
-        raise CommandError(f"{source} has no migrations, so there is no table to move.")
+        raise MoveModelError(f"{source} has no migrations, so there is no table to move.")
     state = loader.project_state()
     key = (source, name.lower())
     if key not in state.models:
         known = sorted(ms.name for (app, _), ms in state.models.items() if app == source)
-        raise CommandError(
+        raise MoveModelError(
             f"{source} has no model {name} in its migrations (its models: {', '.join(known) or 'none'})."
         )
     old_state = state.models[key]
     name = old_state.name
     swappable = old_state.options.get("swappable")
     if swappable:
-        raise CommandError(
+        raise MoveModelError(
             f"{source}.{name} is swappable (settings.{swappable}): other apps' migrations depend on it "
             "through that setting, so it cannot be moved by migrations."
         )
     if old_state.options.get("proxy"):
-        raise CommandError(
+        raise MoveModelError(
             f"{source}.{name} is a proxy model: it has no table, so makemigrations' DeleteModel and "
             "CreateModel lose nothing; use makemigrations."
         )
     if (target_app, name.lower()) in state.models:
-        raise CommandError(
+        raise MoveModelError(
             f"{target_app} already has a model {name} (in its migrations); nothing was written."
         )
     try:
         new_model = global_apps.get_model(target_app, name)
     except LookupError:
-        raise CommandError(
+        raise MoveModelError(
             f"{target_app} defines no model {name}: move the class into {target_app}'s models first "
             "(move_model runs after the move in the code, in place of makemigrations)."
         ) from None
@@ -460,48 +495,62 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     except LookupError:
         pass
     else:
-        raise CommandError(f"{source} still defines {name}: remove the class from {source} (cut, not copy).")
+        raise MoveModelError(
+            f"{source} still defines {name}: remove the class from {source} (cut, not copy)."
+        )
     children = sorted(
         f"{app}.{ms.name}" for (app, _), ms in state.models.items()
         if any(isinstance(b, str) and _label(b, app) == f"{source}.{name.lower()}" for b in ms.bases)
     )
     if children:
-        raise CommandError(f"{source}.{name} is a parent of {', '.join(children)}: move those first.")
+        raise MoveModelError(f"{source}.{name} is a parent of {', '.join(children)}: move those first.")
 
     recorder = MigrationRecorder(connection)
     applied = recorder.applied_migrations() if recorder.has_table() else {}
     unapplied = sorted(n for a, n in loader.graph.nodes if a == source and (a, n) not in applied)
     if unapplied:
-        raise CommandError(
+        raise MoveModelError(
             f"{source} has unapplied migrations ({', '.join(unapplied)}): run migrate first, so that "
             "the move starts from the database's real tables."
         )
 
-    # The tables: the model's and its auto-created many-to-many tables.
+    # The tables: the model's, and the auto-created many-to-many tables AlterModelTable renames with it.
     old_model = state.apps.get_model(source, name)
+    old_table, new_table = old_model._meta.db_table, new_model._meta.db_table
     tables: list[tuple[str, str]] = []
-    if old_model._meta.managed:
-        tables.append((old_model._meta.db_table, new_model._meta.db_table))
+    alter_table: AlterModelTable | None = None
+    if old_model._meta.managed and old_table != new_table:
+        alter_table = AlterModelTable(name=name.lower(), table=new_table)
+        renamed_state = state.clone()
+        alter_table.state_forwards(source, renamed_state)
+        renamed_model = renamed_state.apps.get_model(source, name)
+        tables.append((old_table, new_table))
         for old_field in old_model._meta.local_many_to_many:
+            old_through = old_field.remote_field.through._meta
+            if not old_through.auto_created:
+                continue
+            after = renamed_model._meta.get_field(old_field.name).remote_field.through._meta.db_table
             try:
                 new_field = new_model._meta.get_field(old_field.name)
-            except FieldDoesNotExist:
+                wanted = new_field.remote_field.through._meta.db_table  # type: ignore[union-attr]
+            except (FieldDoesNotExist, AttributeError):
                 continue  # the field was removed too: the check at the end reports it
-            old_through = old_field.remote_field.through._meta
-            new_through = getattr(getattr(new_field, "remote_field", None), "through", None)
-            if old_through.auto_created and new_through is not None and new_through._meta.auto_created:
-                tables.append((old_through.db_table, new_through._meta.db_table))
-    tables = [(o, n) for o, n in tables if o != n]
+            if after != wanted:
+                raise MoveModelError(
+                    f"The many-to-many table of {name}.{old_field.name} becomes {after} with the model's "
+                    f"table, but {target_app}.{name} names it {wanted}: move it under the name {after} "
+                    "(db_table), then change the name with makemigrations. Nothing was written."
+                )
+            if after != old_through.db_table:
+                tables.append((old_through.db_table, after))
     existing = set(connection.introspection.table_names())
     taken = [n for _, n in tables if n in existing]
     if taken:
-        raise CommandError(f"The database already has a table {', '.join(taken)}; nothing was written.")
+        raise MoveModelError(f"The database already has a table {', '.join(taken)}; nothing was written.")
     for old, new in tables:
-        try:
-            _checked_identifier(old, connection)
-            _checked_identifier(new, connection)
-        except ProgrammingError as exc:
-            raise CommandError(str(exc)) from None
+        _checked_identifier(old, connection)
+        _checked_identifier(new, connection)
+    db_objects = postgresql_renames(connection, dict(tables)) if rename_db_objects else []
 
     code_state = ProjectState.from_apps(global_apps)
     naive = _changes(state, code_state, loader)
@@ -522,7 +571,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
                 continue
             now = code_state.models.get((app, model_name))
             if now is None or field_name not in now.fields:
-                raise CommandError(
+                raise MoveModelError(
                     f"{app}.{model_state.name}.{field_name} points at {source}.{name} but is no longer in "
                     "the code: make that change after the move."
                 )
@@ -537,26 +586,35 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
         bases=created.bases, managers=created.managers,
     )
 
-    plan = MovePlan(source, target_app, name, tables, naive)
+    plan = MovePlan(source, target_app, name, tables, naive, db_objects=db_objects,
+                    rename_db_objects=rename_db_objects, vendor=connection.vendor)
     lower = name.lower()
     number_a = _next_number(loader, source)
 
     def planned(app: str, number: int, suffix: str, operations: list[Operation],
-                dependencies: list[tuple[str, str]]) -> PlannedMigration:
+                dependencies: list[tuple[str, str] | None], code: str = "") -> PlannedMigration:
         migration = Migration(f"{number:04d}_{suffix}", app)
         migration.operations = operations
         migration.dependencies = list(dict.fromkeys(d for d in dependencies if d))
         migration.initial = app == target_app and _leaf(loader, app) is None
         writer = MigrationWriter(migration)
-        return PlannedMigration(migration, Path(writer.path))
+        return PlannedMigration(migration, Path(writer.path), code)
 
+    a_operations: list[Operation] = []
+    a_code = ""
+    if alter_table is not None:
+        a_operations.append(SeparateDatabaseAndState(database_operations=[alter_table]))
+    if db_objects:
+        rows = "".join(f"    {(r.kind, r.table, r.old, r.new)!r},\n" for r in db_objects)
+        a_code = _DB_OBJECTS_CODE.format(rows=rows)
+        a_operations.append(RunPython(_Code("db_objects_forwards"), _Code("db_objects_backwards")))
+    # The rename runs after every migration that points at the old table: on a fresh database a
+    # foreign key created after it would name a table that no longer exists (PostgreSQL refuses).
+    pointing = [_leaf(loader, app) for app in sorted(alter_fields) if app != source]
     step_a = planned(
-        source, number_a, f"{lower}_to_{target_app}_rename_tables",
-        [RenameTables(tables, rename_db_objects=rename_db_objects)] if tables else [],
-        [_leaf(loader, source)],
+        source, number_a, f"{lower}_to_{target_app}_rename_tables", a_operations,
+        [_leaf(loader, source), *pointing], a_code,
     )
-    if not tables:
-        step_a.migration.operations = []
 
     b_dependencies = [step_a.node, _leaf(loader, target_app)]
     for field_obj in created.fields.values():
@@ -591,10 +649,14 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
         SeparateDatabaseAndState(state_operations=[*alter_fields.get(source, []), DeleteModel(name)])
     ]
     d_dependencies = [step_a.node, step_b.node, *(m.node for m in middle)]
+    d_code = ""
     if "contenttypes" in loader.migrated_apps:
-        d_operations.append(MoveContentType(lower, source, target_app))
+        d_code = _CONTENT_TYPE_CODE.format(model=lower, source=source, target=target_app)
+        d_operations.append(RunPython(_Code("content_type_forwards"), _Code("content_type_backwards")))
         d_dependencies.append(_leaf(loader, "contenttypes"))
-    step_d = planned(source, number_a + 1, f"{lower}_to_{target_app}_finish", d_operations, d_dependencies)
+    step_d = planned(
+        source, number_a + 1, f"{lower}_to_{target_app}_finish", d_operations, d_dependencies, d_code
+    )
     plan.migrations = [step_a, step_b, *middle, step_d]
 
     # The oracle: after these migrations, Django must see nothing left to do.
@@ -605,13 +667,14 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     left = _changes(after, code_state, loader)
     if left:
         listed = "; ".join(f"{app}: {', '.join(ops)}" for app, ops in left.items())
-        raise CommandError(
+        raise MoveModelError(
             f"Besides the move, the code has changes no migration records ({listed}). Undo them, "
             "run move_model, then makemigrations for them. Nothing was written."
         )
     for planned_migration in plan.migrations:
         if planned_migration.path.exists():
-            raise CommandError(f"{_shown_path(planned_migration.path)} already exists; nothing was written.")
+            shown = _shown_path(planned_migration.path)
+            raise MoveModelError(f"{shown} already exists; nothing was written.")
     return plan
 
 
@@ -620,9 +683,11 @@ def move_model(model: str, target_app: str, *, rename_db_objects: bool = False,
     """Write the migrations that move ``model`` (``"app_label.ModelName"``) to ``target_app``.
 
     Run it after moving the class in the code, in place of ``makemigrations``.
-    Returns the plan (its ``migrations`` list the files written); raises
-    :class:`~django.core.management.CommandError`, writing nothing, when the
-    move cannot be done safely: see :func:`plan_move`.
+    Returns the plan (its ``migrations`` list the files written). Raises
+    :class:`MoveModelError`, writing nothing, when the move cannot be done
+    safely (see :func:`plan_move`), and
+    :class:`helpers.file_writer.WriteError`, writing nothing, when a file
+    cannot be written.
     """
     plan = plan_move(model, target_app, rename_db_objects=rename_db_objects, using=using)
     plan.write()

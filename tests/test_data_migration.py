@@ -6,9 +6,14 @@ import dataclasses
 import hashlib
 
 import pytest
-from django.core.management.base import CommandError
 
-from helpers.data_migration import plan_data_migration, render_data_migration, write_data_migration
+from helpers.data_migration import (
+    DataMigrationError,
+    plan_data_migration,
+    render_data_migration,
+    write_data_migration,
+)
+from helpers.file_writer import WriteError
 from helpers.sandbox import Sandbox
 
 NAME_FIELD = "    last_name = models.CharField(max_length=50)\n"
@@ -61,10 +66,11 @@ def test_a_model_named_twice_is_looked_up_once():
         (("members", "x", ["Person"]), "app_label.ModelName"),
         (("members", "x", ["helpers.Thing"]), "No model 'helpers.Thing'"),
         (("helpers", "x"), "App 'helpers' has no migrations"),
+        (("members", "n" * 300), r"300 bytes long; .* at most 247\. Give a shorter name, e\.g\. 'nnnn"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_error(args, message):
-    with pytest.raises(CommandError, match=message):
+    with pytest.raises(DataMigrationError, match=message):
         plan_data_migration(*args)
 
 
@@ -76,7 +82,7 @@ def test_write_never_overwrites_and_leaves_no_partial_file(tmp_path):
     assert "def forwards(apps, schema_editor):" in target.read_text()
     assert sorted(p.name for p in target.parent.iterdir()) == ["0002_combine_names.py", "__init__.py"]
     target.write_text("# mine\n")
-    with pytest.raises(CommandError, match="already exists; nothing was written"):
+    with pytest.raises(WriteError, match="already exists; nothing was written"):
         write_data_migration(plan)
     assert target.read_text() == "# mine\n"
 
@@ -184,3 +190,124 @@ def test_dry_run_prints_and_writes_nothing():
         assert dry.stdout.startswith("# members/migrations/0002_combine_names.py (dry run: not written)")
         assert "migrations.RunPython(forwards, backwards)" in dry.stdout
         assert sb.migration_files("members") == ["0001_initial"]
+
+
+# -- hostile input, failing disks, swapped models, same-named models ------------------------
+
+
+def test_a_name_too_long_for_a_file_is_refused_and_the_longest_one_works(tmp_path):
+    longest = "n" * 247  # "0002_" + 247 + ".py" = 255 bytes, the file system's limit
+    plan = dataclasses.replace(
+        plan_data_migration("members", longest), path=tmp_path / "migrations" / f"0002_{longest}.py"
+    )
+    assert write_data_migration(plan).name == f"0002_{longest}.py"
+    with pytest.raises(DataMigrationError, match="248 bytes long"):
+        plan_data_migration("members", longest + "n")
+    with Sandbox(["members"]) as sb:
+        result = sb.run("make_data_migration", "members", "x" * 300)
+        assert result.returncode == 1
+        assert "CommandError: The migration name is 300 bytes long" in result.stderr
+        assert "Traceback" not in result.stderr and "OSError" not in result.stderr
+        assert sb.migration_files("members") == ["0001_initial"]
+
+
+def _immutable(path, on: bool) -> bool:
+    """``chattr +i``/``-i``: a folder even root cannot write into. False where unsupported."""
+    import subprocess
+
+    return subprocess.run(["chattr", "+i" if on else "-i", str(path)], capture_output=True).returncode == 0
+
+
+def test_a_folder_that_cannot_be_written_leaves_nothing_and_the_next_attempt_works():
+    with Sandbox(["members"]) as sb:
+        folder = sb.path("members/migrations")
+        before = sorted(p.name for p in folder.iterdir())
+        if not _immutable(folder, True):
+            pytest.skip("chattr +i is not supported here")
+        try:
+            if (folder / "probe").exists() or _writable(folder):
+                pytest.skip("chattr +i does not stop writes here")
+            failed = sb.run("make_data_migration", "members", "combine_names", "-m", "members.Person")
+        finally:
+            _immutable(folder, False)
+        assert failed.returncode == 1
+        assert "CommandError: Cannot write" in failed.stderr and "nothing was written" in failed.stderr
+        assert "Traceback" not in failed.stderr
+        assert sorted(p.name for p in folder.iterdir()) == before  # no temporary file either
+        again = sb.run("make_data_migration", "members", "combine_names", "-m", "members.Person")
+        assert again.ok, again
+        assert sb.migration_files("members") == ["0001_initial", "0002_combine_names"]
+
+
+def _writable(folder) -> bool:
+    try:
+        (folder / ".probe").write_text("")
+    except OSError:
+        return False
+    (folder / ".probe").unlink()
+    return True
+
+
+CUSTOM_USER = """from django.contrib.auth.models import AbstractUser
+
+
+class User(AbstractUser):
+    pass
+"""
+
+
+def test_a_swapped_user_model_is_looked_up_through_its_setting():
+    """auth.User under a custom user model: the file uses settings.AUTH_USER_MODEL, and it runs."""
+    with Sandbox(["members"]) as sb:
+        sb.write("accounts/__init__.py", "")
+        sb.write("accounts/models.py", CUSTOM_USER)
+        sb.edit("mysite/settings.py", "    *KIT_APPS,\n", '    *KIT_APPS,\n    "accounts",\n')
+        sb.edit("mysite/settings.py", "DEFAULT_AUTO_FIELD", 'AUTH_USER_MODEL = "accounts.User"\nDEFAULT_AUTO_FIELD')
+        sb.run("makemigrations", "accounts").check()
+        made = sb.run("make_data_migration", "members", "seed_users", "--model", "auth.User")
+        assert made.ok, made
+        path = "members/migrations/0002_seed_users.py"
+        text = sb.read(path)
+        assert "    User = apps.get_model(settings.AUTH_USER_MODEL)  # accounts.User here\n" in text
+        assert "migrations.swappable_dependency(settings.AUTH_USER_MODEL)," in text
+        assert '"auth", "User"' not in text and "from django.conf import settings\n" in text
+        body = "    User.objects.using(db_alias).create(username='ada')\n"
+        undo = "    User.objects.using(db_alias).filter(username='ada').delete()\n"
+        text = text.replace(f'    raise NotImplementedError("Write forwards() in {path}")\n', body)
+        sb.write(path, text.replace(f'    raise NotImplementedError("Write backwards() in {path}")\n', undo))
+        # On a fresh database, migrating members alone must bring the user model's table first.
+        forwards = sb.run("migrate", "members")
+        assert forwards.ok, forwards
+        assert sb.query("SELECT username FROM accounts_user").rows == [("ada",)]
+        sb.run("migrate", "members", "0001").check()
+        assert sb.count("accounts_user") == 0
+        sb.run("migrate", "members").check()
+        assert sb.query("SELECT username FROM accounts_user").rows == [("ada",)]
+
+
+def test_same_named_models_of_two_apps_get_two_variables_that_run():
+    with Sandbox(["members", "roster"]) as sb:
+        made = sb.run("make_data_migration", "members", "copy_roster", "-m", "members.Person", "-m", "roster.Person")
+        assert made.ok, made
+        path = "members/migrations/0002_copy_roster.py"
+        text = sb.read(path)
+        assert 'MembersPerson = apps.get_model("members", "Person")' in text
+        assert 'RosterPerson = apps.get_model("roster", "Person")' in text
+        body = (
+            "    for p in RosterPerson.objects.using(db_alias).order_by('pk'):\n"
+            "        first, _, last = p.name.partition(' ')\n"
+            "        MembersPerson.objects.using(db_alias).create(first_name=first, last_name=last)\n"
+        )
+        undo = "    MembersPerson.objects.using(db_alias).all().delete()\n"
+        text = text.replace(f'    raise NotImplementedError("Write forwards() in {path}")\n', body)
+        sb.write(path, text.replace(f'    raise NotImplementedError("Write backwards() in {path}")\n', undo))
+        sb.run("migrate", "members", "0001").check()
+        sb.run("migrate", "roster").check()
+        sb.shell("from roster.models import Person\nfor n in ['Ada Lovelace', 'Alan Turing']:\n"
+                 "    Person.objects.create(name=n)").check()
+        sb.run("migrate", "members").check()
+        rows = sb.query("SELECT first_name, last_name FROM members_person ORDER BY id").rows
+        assert rows == [("Ada", "Lovelace"), ("Alan", "Turing")]
+        assert sb.count("roster_person") == 2
+        sb.run("migrate", "members", "0001").check()
+        assert sb.count("members_person") == 0 and sb.count("roster_person") == 2

@@ -7,13 +7,14 @@ newapp (empty) and garage (a foreign key and a generic foreign key to Car).
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import re
 
 import pytest
-from django.db.migrations.writer import MigrationWriter
 
-from helpers.move_model import MoveContentType, RenameTables, _renamed
+from helpers.move_model import _renamed
 from helpers.sandbox import Sandbox
 
 APPS = ["oldapp", "newapp", "garage"]
@@ -37,13 +38,47 @@ for i in range(40):
 """
 
 
+NO_KIT = '''
+import sys
+
+
+class _NoKit:
+    """The kit is gone: every import of helpers fails, as in a project that removed it."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "helpers" or name.startswith("helpers."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NoKit())
+'''
+
+
+def without_kit(sb: Sandbox) -> dict[str, str]:
+    """Take helpers out of INSTALLED_APPS and make it unimportable; return the env for sb.run."""
+    sb.edit("mysite/settings.py", '    "helpers",\n', "")
+    sb.write("_nokit/sitecustomize.py", NO_KIT)
+    env = {"PYTHONPATH": str(sb.path("_nokit"))}
+    blocked = sb.run("shell", "-c", "import helpers", env=env)
+    assert blocked.returncode == 1 and "No module named 'helpers'" in blocked.stderr, blocked
+    return env
+
+
+def imported_modules(text: str) -> set[str]:
+    """The top-level modules a Python file imports (anywhere in it, functions included)."""
+    found = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            found.add((node.module or "").split(".")[0])
+    return found
+
+
 def move_car_in_code(sb: Sandbox) -> None:
     """What the developer does before move_model: cut Car to newapp, fix the references."""
-    source = sb.read("oldapp/models.py")
-    start, end = source.index("class Car("), source.index("class Rental(")
-    sb.write("oldapp/models.py", source[:start] + source[end:])
-    sb.edit("oldapp/models.py", "models.ForeignKey(Car,", 'models.ForeignKey("newapp.Car",')
-    sb.write("newapp/models.py", "from django.db import models\n\nfrom oldapp.models import Feature\n\n\n" + source[start:end])
+    move_car_in_code_without_garage(sb)
     sb.edit("garage/models.py", '"oldapp.Car"', '"newapp.Car"')
 
 
@@ -92,9 +127,18 @@ def snapshot(sb: Sandbox, prefix: str) -> dict:
         "note": table_digest(sb, "garage_note"),
         "car_type_ids": [r[0] for r in car_type],
         "car_permissions": sb.query(
-            "SELECT p.codename FROM auth_permission p JOIN django_content_type c ON c.id = p.content_type_id"
-            " WHERE c.model = 'car' ORDER BY p.codename"
-        ).column("codename"),
+            "SELECT p.id, p.codename, p.content_type_id FROM auth_permission p"
+            " JOIN django_content_type c ON c.id = p.content_type_id WHERE c.model = 'car' ORDER BY p.id"
+        ).rows,
+        "content_types": sb.query("SELECT id, app_label, model FROM django_content_type ORDER BY id").rows,
+        "migrations": sb.query("SELECT app, name FROM django_migrations ORDER BY app, name").rows,
+    }
+
+
+def same_data(a: dict, b: dict) -> dict:
+    """The parts of two snapshots that must not change with the side of the move."""
+    return {k: v for k, v in a.items() if k not in ("content_types", "migrations")} == {
+        k: v for k, v in b.items() if k not in ("content_types", "migrations")
     }
 
 
@@ -125,50 +169,58 @@ def integrity_problems(sb: Sandbox) -> list:
     return problems
 
 
-def notes_resolve(sb: Sandbox) -> list:
+def notes_resolve(sb: Sandbox, env: dict | None = None) -> list:
     result = sb.shell(
         "from garage.models import Note\n"
-        "print([(n.pk, n.content_type.app_label, n.content_object.name) for n in Note.objects.order_by('pk')])"
+        "print([(n.pk, n.content_type.app_label, n.content_object.name) for n in Note.objects.order_by('pk')])",
+        env=env,
     ).check()
     return eval(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_move_keeps_every_row_forwards_backwards_forwards(moved):
+def test_the_move_keeps_every_row_forwards_backwards_forwards_without_the_kit(moved):
+    """The written migrations import only Django: they run with helpers uninstalled and unimportable."""
     sb = moved
     before = snapshot(sb, "oldapp")
     assert before["car"][0] == 43 and before["car_features"][0] > 40 and before["note"][0] == 42
+    assert len(before["car_permissions"]) == 4
     assert integrity_problems(sb) == []
 
     made = sb.run("move_model", "oldapp.Car", "newapp")
     assert made.ok, made
     assert "Delete model Car" in made.stdout  # what makemigrations would have done, named
     assert {app: sb.migration_files(app) for app in APPS} == NEW_FILES
-    assert sb.run("makemigrations", "--check", "--dry-run").ok
+    for app, names in NEW_FILES.items():
+        for name in names[1:] if app != "newapp" else names:
+            assert imported_modules(sb.read(f"{app}/migrations/{name}.py")) <= {"django"}, (app, name)
 
-    assert sb.run("migrate").ok
+    env = without_kit(sb)
+    assert sb.run("makemigrations", "--check", "--dry-run", env=env).ok
+    forward = sb.run("migrate", env=env)
+    assert forward.ok, forward
     forwards = snapshot(sb, "newapp")
-    assert {k: v for k, v in forwards.items() if k != "car_type_ids"} == {
-        k: v for k, v in before.items() if k != "car_type_ids"
-    }
+    assert same_data(forwards, before)
     assert forwards["car_type_ids"] == before["car_type_ids"]  # the same row, now newapp's
     assert sb.query("SELECT app_label FROM django_content_type WHERE model = 'car'").rows == [("newapp",)]
     assert "oldapp_car" not in sb.tables().column("table")
     assert integrity_problems(sb) == []
-    notes = notes_resolve(sb)
+    notes = notes_resolve(sb, env)
     assert len(notes) == 42 and notes[0] == (1, "newapp", "Volga") and notes[2][2] == "car 0"
 
-    back = sb.run("migrate", "oldapp", "0001_initial")
+    back = sb.run("migrate", "oldapp", "0001_initial", env=env)
     assert back.ok, back
-    assert snapshot(sb, "oldapp") == before
+    assert {k: v for k, v in snapshot(sb, "oldapp").items() if k != "migrations"} == {
+        k: v for k, v in before.items() if k != "migrations"
+    }
     assert "newapp_car" not in sb.tables().column("table")
-    assert sb.query("SELECT app_label FROM django_content_type WHERE model = 'car'").rows == [("oldapp",)]
     assert integrity_problems(sb) == []
 
-    assert sb.run("migrate").ok
+    again = sb.run("migrate", env=env)
+    assert again.ok, again
     assert snapshot(sb, "newapp") == forwards
-    assert notes_resolve(sb) == notes
+    assert notes_resolve(sb, env) == notes
     assert integrity_problems(sb) == []
-    assert sb.run("makemigrations", "--check", "--dry-run").ok
+    assert sb.run("makemigrations", "--check", "--dry-run", env=env).ok
 
 
 def test_foreign_keys_follow_the_renamed_table_without_a_rebuild(moved):
@@ -228,7 +280,16 @@ def test_function_returns_the_plan_and_writes_the_same_files(moved_empty):
         "'0003_car_to_newapp_finish'] [('oldapp_car', 'newapp_car'), ('oldapp_car_features', 'newapp_car_features')]"
     )
     assert {app: sb.migration_files(app) for app in APPS} == NEW_FILES
-    assert "import helpers.move_model" in sb.read("oldapp/migrations/0003_car_to_newapp_finish.py")
+    assert "helpers" not in sb.read("oldapp/migrations/0003_car_to_newapp_finish.py")
+
+
+def tree(sb: Sandbox) -> dict[str, bytes]:
+    """Every file of the three apps, with its bytes."""
+    return {
+        str(p.relative_to(sb.root)): p.read_bytes()
+        for app in APPS for p in sorted(sb.path(app).rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def state_of(sb: Sandbox) -> tuple:
@@ -300,17 +361,6 @@ def test_refused_when_the_class_was_copied_not_moved():
         assert "oldapp still defines Car: remove the class from oldapp (cut, not copy)." in result.stderr
 
 
-def test_operations_serialize_and_describe_themselves():
-    op = RenameTables([("oldapp_car", "newapp_car")], rename_db_objects=True)
-    assert op.deconstruct() == ("RenameTables", [], {"tables": [("oldapp_car", "newapp_car")], "rename_db_objects": True})
-    assert op.describe() == "Rename table oldapp_car -> newapp_car (database only)"
-    text, imports = MigrationWriter.serialize(op)
-    assert text.startswith("helpers.move_model.RenameTables(") and "import helpers.move_model" in imports
-    ct = MoveContentType("car", "oldapp", "newapp")
-    assert ct.describe() == "Move the content type of car from oldapp to newapp"
-    assert ct.reversible and op.reversible
-
-
 def test_object_names_are_renamed_as_whole_parts_only():
     mapping = {"oldapp_car": "newapp_car", "oldapp_car_features": "newapp_car_features"}
     assert _renamed("oldapp_car_pkey", mapping) == "newapp_car_pkey"
@@ -345,7 +395,7 @@ def test_postgresql_objects_named_after_the_old_table_are_renamed_and_back():
         assert not [n for n in after if "oldapp_car" in n]
         assert {"newapp_car_pkey", "newapp_car_id_seq", "newapp_car_features_pkey"} <= set(after)
         assert any(n.endswith("_fk_newapp_car_id") and n.startswith("oldapp_rental_car_id_") for n in after)
-        assert snapshot(sb, "newapp") == data
+        assert same_data(snapshot(sb, "newapp"), data)
         assert integrity_problems(sb) == []
         # The renamed sequence still numbers new cars.
         sb.shell("from newapp.models import Car\nCar.objects.create(name='new', color='green')").check()
@@ -354,3 +404,142 @@ def test_postgresql_objects_named_after_the_old_table_are_renamed_and_back():
         assert integrity_problems(sb) == []
     finally:
         sb.close()
+
+
+def test_a_faked_rollback_keeps_the_older_content_type_row_the_data_points_at(moved):
+    """post_migrate made a fresh oldapp.car row (and its permissions) after a faked rollback:
+    the forward move keeps the older newapp row, which notes and permissions point at."""
+    sb = moved
+    assert sb.run("move_model", "oldapp.Car", "newapp").ok
+    assert sb.run("migrate").ok
+    forwards = snapshot(sb, "newapp")
+    original = forwards["car_type_ids"]
+    assert sb.run("migrate", "oldapp", "0002", "--fake").ok
+    rows = sb.query("SELECT id, app_label FROM django_content_type WHERE model = 'car' ORDER BY id").rows
+    assert [r[1] for r in rows] == ["newapp", "oldapp"] and [rows[0][0]] == original
+    fresh = rows[1][0]
+    assert sb.query("SELECT COUNT(*) FROM auth_permission WHERE content_type_id = %s", [fresh]).rows == [(4,)]
+    assert sb.run("migrate").ok
+    assert sb.query("SELECT id, app_label FROM django_content_type WHERE model = 'car'").rows == [
+        (original[0], "newapp")
+    ]
+    assert sb.query("SELECT COUNT(*) FROM auth_permission WHERE content_type_id = %s", [fresh]).rows == [(0,)]
+    assert snapshot(sb, "newapp") == forwards  # every note and permission still there, same ids
+    assert notes_resolve(sb)[0] == (1, "newapp", "Volga")
+
+
+def test_a_migrations_folder_that_cannot_be_written_leaves_no_file_and_the_next_attempt_works(moved):
+    sb = moved
+    sb.delete("newapp/migrations/__init__.py")
+    sb.path("newapp/migrations").rmdir()
+    sb.write("newapp/migrations", "a file where the folder should be\n")
+    before = tree(sb)
+    failed = sb.run("move_model", "oldapp.Car", "newapp")
+    assert failed.returncode == 1
+    assert "CommandError: Cannot write" in failed.stderr and "nothing was written" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert tree(sb) == before  # oldapp's and garage's files were not written either, no temporary file
+    sb.delete("newapp/migrations")
+    again = sb.run("move_model", "oldapp.Car", "newapp")
+    assert again.ok, again
+    assert {app: sb.migration_files(app) for app in APPS} == NEW_FILES
+    data = snapshot(sb, "oldapp")
+    assert sb.run("migrate").ok
+    assert same_data(snapshot(sb, "newapp"), data)
+
+
+def test_an_unknown_database_alias_is_a_clear_error(moved_empty):
+    before = state_of(moved_empty)
+    result = moved_empty.run("move_model", "oldapp.Car", "newapp", "--database", "nosuch")
+    assert result.returncode == 1
+    assert "CommandError: No database 'nosuch' in settings.DATABASES (known aliases: default)." in result.stderr
+    assert "Traceback" not in result.stderr
+    assert state_of(moved_empty) == before
+
+
+def test_postgresql_names_over_63_characters_are_shortened_like_django_and_listed():
+    """A longer table name makes some object names too long: truncate_name with a hash, every one listed."""
+    from django.db.backends.utils import truncate_name
+
+    from helpers.sandbox import postgres_available
+
+    if not postgres_available():
+        pytest.skip("needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL")
+    names = (
+        "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+        "AND relkind IN ('i', 'S') UNION SELECT conname FROM pg_constraint "
+        "WHERE connamespace = current_schema()::regnamespace ORDER BY 1"
+    )
+    sb = prepared("postgresql")
+    try:
+        move_car_in_code(sb)
+        sb.edit("newapp/models.py", '        verbose_name_plural = "cars"\n',
+                '        verbose_name_plural = "cars"\n        db_table = "newapp_vehicle_fleet_car"\n')
+        before = set(sb.query(names).column("relname"))
+        made = sb.run("move_model", "oldapp.Car", "newapp", "--rename-db-objects")
+        assert made.ok, made
+        listed = dict(re.findall(r"^  (?:constraint|index|sequence) (\S+) -> (\S+)", made.stdout, re.M))
+        long_fk = next(n for n in before if n.startswith("oldapp_car_features_car_id_") and "_fk_" in n)
+        plain = long_fk.replace("oldapp_car", "newapp_vehicle_fleet_car")
+        assert len(plain) > 63 and listed[long_fk] == truncate_name(plain, 63)
+        assert f"{long_fk} -> {truncate_name(plain, 63)} (shortened the way Django does" in made.stdout
+        data = snapshot(sb, "oldapp")
+        assert sb.run("migrate").ok
+        after = set(sb.query(names).column("relname"))
+        assert not [n for n in after if "oldapp_car" in n]  # nothing left under its old name
+        assert before - after == set(listed) and after - before == set(listed.values())
+        assert all(len(n) <= 63 for n in after)
+        assert same_data(snapshot(sb, "newapp_vehicle_fleet"), data)
+        assert integrity_problems(sb) == []
+        assert sb.run("migrate", "oldapp", "0001").ok
+        assert set(sb.query(names).column("relname")) == before
+        assert same_data(snapshot(sb, "oldapp"), data)
+    finally:
+        sb.close()
+
+
+def test_a_fresh_database_migrates_through_the_move():
+    """On a fresh database the rename must wait for garage's foreign key to the old table."""
+    with Sandbox(APPS) as sb:
+        sb.run("migrate", "-v0").check()
+        move_car_in_code(sb)
+        assert sb.run("move_model", "oldapp.Car", "newapp").ok
+        assert "('garage', '0001_initial')" in sb.read("oldapp/migrations/0002_car_to_newapp_rename_tables.py")
+        assert sb.run("migrate", "oldapp", "zero").ok
+        assert not [t for t in sb.tables().column("table") if t.startswith(("oldapp_", "newapp_", "garage_"))]
+        fresh = sb.run("migrate")
+        assert fresh.ok, fresh
+        assert integrity_problems(sb) == []
+        assert sb.run("makemigrations", "--check", "--dry-run").ok
+
+
+def test_the_rename_works_inside_a_squashed_migration_on_a_fresh_database():
+    """Squashed with oldapp's first migration, the rename runs in the schema editor that still holds
+    the statements Django deferred (indexes, and on PostgreSQL the foreign keys) for the old table
+    names: they must follow the rename, or migrating a fresh database fails."""
+    with Sandbox(["oldapp", "newapp"]) as sb:
+        sb.run("migrate", "-v0").check()
+        move_car_in_code_without_garage(sb)
+        assert sb.run("move_model", "oldapp.Car", "newapp").ok
+        assert sb.run("migrate").ok
+        squashed = sb.run("squashmigrations", "oldapp", "0002", "--noinput")
+        assert squashed.ok, squashed
+        assert "0001_squashed_0002_car_to_newapp_rename_tables" in sb.migration_files("oldapp")
+        assert sb.run("migrate", "oldapp", "zero").ok
+        assert not [t for t in sb.tables().column("table") if t.startswith(("oldapp_", "newapp_"))]
+        fresh = sb.run("migrate")
+        assert fresh.ok, fresh
+        assert "Applying oldapp.0001_squashed_0002_car_to_newapp_rename_tables... OK" in fresh.stdout
+        tables = sb.tables().column("table")
+        assert {"newapp_car", "newapp_car_features"} <= set(tables) and "oldapp_car" not in tables
+        assert integrity_problems(sb) == []
+        assert sb.run("makemigrations", "--check", "--dry-run").ok
+
+
+def move_car_in_code_without_garage(sb: Sandbox) -> None:
+    """Cut Car from oldapp into newapp and point Rental at it (garage, if there, is left alone)."""
+    source = sb.read("oldapp/models.py")
+    start, end = source.index("class Car("), source.index("class Rental(")
+    sb.write("oldapp/models.py", source[:start] + source[end:])
+    sb.edit("oldapp/models.py", "models.ForeignKey(Car,", 'models.ForeignKey("newapp.Car",')
+    sb.write("newapp/models.py", "from django.db import models\n\nfrom oldapp.models import Feature\n\n\n" + source[start:end])

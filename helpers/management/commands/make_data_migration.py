@@ -5,9 +5,15 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from helpers.data_migration import plan_data_migration, render_data_migration, write_data_migration
+from helpers.data_migration import (
+    DataMigrationError,
+    plan_data_migration,
+    render_data_migration,
+    write_data_migration,
+)
+from helpers.file_writer import WriteError
 
 
 class Command(BaseCommand):
@@ -37,14 +43,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Plan the migration, then print or write it."""
-        plan = plan_data_migration(
-            options["app_label"], options["name"], options["models"], elidable=options["elidable"]
-        )
+        try:
+            plan = plan_data_migration(
+                options["app_label"], options["name"], options["models"], elidable=options["elidable"]
+            )
+        except DataMigrationError as exc:
+            raise CommandError(str(exc)) from exc
         if options["dry_run"]:
             self.stdout.write(f"# {plan.relative_path} (dry run: not written)")
             self.stdout.write(render_data_migration(plan), ending="")
             return
-        write_data_migration(plan)
+        try:
+            write_data_migration(plan)
+        except WriteError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Data migration for '{plan.app_label}':"))
         self.stdout.write(f"  {plan.relative_path}")
         deps = ", ".join(f"{a}.{n}" for a, n in plan.dependencies)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.move_model import plan_move
+from helpers.file_writer import WriteError
+from helpers.move_model import MoveModelError, plan_move
 
 
 class Command(BaseCommand):
@@ -16,7 +17,8 @@ class Command(BaseCommand):
     help = (
         "Run after moving a model's class to another app in the code, in place of makemigrations: "
         "writes migrations that rename its tables and move it in the migration state, so that no "
-        "row is lost (makemigrations would drop the table and create an empty one)."
+        "row is lost (makemigrations would drop the table and create an empty one). The files "
+        "import only Django."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,13 +34,19 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Plan the move, then write its migrations (unless --dry-run)."""
-        plan = plan_move(
-            options["model"], options["target_app"],
-            rename_db_objects=options["rename_db_objects"], using=options["database"],
-        )
+        try:
+            plan = plan_move(
+                options["model"], options["target_app"],
+                rename_db_objects=options["rename_db_objects"], using=options["database"],
+            )
+        except MoveModelError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(plan.report())
         if options["dry_run"]:
             self.stdout.write("(dry run: nothing written)")
             return
-        plan.write()
+        try:
+            plan.write()
+        except WriteError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(f"Wrote {len(plan.migrations)} migrations. Now run migrate."))
