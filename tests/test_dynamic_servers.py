@@ -7,6 +7,9 @@ load with schema changes, no request fails and no row is lost.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -160,3 +163,113 @@ def test_serve_answers_on_loopback_and_stops_with_the_sandbox():
         with pytest.raises(SandboxError, match="starting with '/'"):
             server.get("admin/")
     assert not server.running  # closing the sandbox stopped it
+
+
+# --- concurrent definition changes: serialized, nothing lost ----------------------------------
+
+RACER = """
+import os, sys, time
+from pathlib import Path
+from surveys.models import Question, Survey
+survey = Survey.objects.get(name="feedback")
+Path("ready-{name}").write_text("")
+while not Path("go").exists():  # both processes start their change at the same moment
+    time.sleep(0.005)
+Question.objects.create(survey=survey, name="{name}", field_type="text", position={position})
+print("added {name}")
+"""
+
+
+def race(sb, names):
+    """Run one process per name, each adding that question to the same survey at once."""
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", RACER.format(name=name, position=10 + i)],
+            cwd=sb.root, env=sb.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i, name in enumerate(names)
+    ]
+    deadline = time.monotonic() + 120
+    while not all((sb.root / f"ready-{n}").exists() for n in names):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), [
+            p.communicate() for p in procs if p.poll() is not None
+        ]
+        time.sleep(0.01)
+    (sb.root / "go").write_text("")
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
+    for name in names:
+        (sb.root / f"ready-{name}").unlink()
+    (sb.root / "go").unlink()
+    return results
+
+
+APPLIED = """
+import json
+from surveys.models import Survey
+print(json.dumps([f["name"] for f in Survey.objects.get(name="feedback").applied_spec["fields"]]))
+"""
+
+
+def test_two_processes_adding_questions_at_once_lose_nothing(project):
+    """The lost update of issue 13: both columns in the table *and* in applied_spec, 3 times."""
+    sb, _, _ = project
+    expected = ["rating", "comment"]
+    for attempt in range(3):
+        names = [f"a{attempt}", f"b{attempt}"]
+        results = race(sb, names)
+        assert [r[2] for r in results] == [0, 0], results
+        expected += names
+        recorded = json.loads(sb.shell(APPLIED).check().stdout.strip().splitlines()[-1])
+        assert sorted(recorded) == sorted(expected)
+        assert sorted(c for c, *_ in sb.columns("surveys_response_feedback").rows) == sorted(["id", *expected])
+    # and the survey can still be changed
+    sb.shell("""
+        from surveys.models import Survey
+        s = Survey.objects.get(name="feedback"); s.title = "Still editable"; s.save()
+    """).check()
+
+
+WEDGE = """
+import json, sqlite3
+from django.db import DatabaseError, connection
+from surveys.models import Question
+from surveys.dynamic import refresh, response_model
+refresh()
+q = Question.objects.get(name="comment")
+q.field_type = "user"  # rows hold text: not a user id
+try:
+    q.save()
+    outcome = "saved"
+except DatabaseError as exc:
+    outcome = type(exc).__name__
+report = {"outcome": outcome, "in_atomic": connection.in_atomic_block}
+if connection.vendor == "sqlite":
+    with connection.cursor() as cursor:
+        report["foreign_keys"] = cursor.execute("PRAGMA foreign_keys").fetchone()[0]
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=0.2)
+    other.execute("BEGIN IMMEDIATE"); other.rollback(); other.close()  # not locked
+    report["other_connection"] = "writes"
+Question.objects.create(survey=q.survey, name="email", field_type="email", position=5)
+response_model("feedback").objects.create(email="a@b.c")
+report["after"] = [f.name for f in response_model("feedback")._meta.concrete_fields]
+report["type"] = Question.objects.get(name="comment").field_type
+print(json.dumps(report))
+"""
+
+
+def test_a_failed_schema_change_leaves_the_process_and_the_database_healthy(project):
+    sb, _, _ = project
+    sb.shell("""
+        from surveys.dynamic import refresh, response_model
+        refresh()
+        response_model("feedback").objects.create(comment="some text")
+    """).check()
+    report = json.loads(sb.shell(WEDGE).check().stdout.strip().splitlines()[-1])
+    assert report.pop("outcome") in {"IntegrityError", "DataError", "ProgrammingError"}
+    assert report.pop("in_atomic") is False
+    if sb.backend == "sqlite":
+        assert report.pop("foreign_keys") == 1
+        assert report.pop("other_connection") == "writes"
+    assert report == {"after": ["id", "rating", "comment", "email"], "type": "text"}
+    values = sb.query("SELECT comment FROM surveys_response_feedback ORDER BY id").rows
+    assert [r[0] for r in values] == ["", "some text", ""]

@@ -91,6 +91,14 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes write (gunicorn workers, a shell changing the schema): wait for a
+    # lock instead of failing at once, and take the write lock at BEGIN, so that a
+    # transaction that read cannot be refused the lock later (SQLite's deadlock rule).
+    # Options given in DATABASE_URL win.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                                       **DATABASES["default"].get("OPTIONS", {})}
+
 AUTH_PASSWORD_VALIDATORS = []
 
 LANGUAGE_CODE = "en-us"
