@@ -497,3 +497,86 @@ def test_a_real_error_is_not_masked_when_nothing_changed(rf, settings):
     middleware = _Stamped(lambda request: calls.append(1) or HttpResponse(status=500))
     assert middleware(rf.get("/")).status_code == 500
     assert calls == [1] and middleware.rebuilds == 0
+
+
+# --- apply_schema does not trust `old`; validation refuses what would break Django ---------
+
+
+def test_apply_schema_refuses_when_the_table_differs_from_old(surveys):
+    dm.apply_schema(None, SPEC)
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {qn(SPEC.db_table)} ({qn('rating')}, {qn('comment')}) VALUES (7, 'kept')")
+    renamed = dm.ModelSpec(SPEC.app_label, SPEC.name, SPEC.db_table,
+                           (dm.FieldSpec("1", "score", "integer"), SPEC.fields[1]))
+    dm.apply_schema(SPEC, renamed)  # the table has "score" now; the caller still says "rating"
+    before = (columns(SPEC.db_table), rows(SPEC.db_table), tables())
+    again = dm.ModelSpec(SPEC.app_label, SPEC.name, SPEC.db_table,
+                         (dm.FieldSpec("1", "points", "integer"), SPEC.fields[1]))
+    with pytest.raises(dm.SchemaMismatch, match="has columns .* the applied definition says"):
+        dm.apply_schema(SPEC, again)
+    moved = dm.ModelSpec(SPEC.app_label, SPEC.name, "surveys_response_moved", renamed.fields)
+    with pytest.raises(dm.SchemaMismatch, match="does not exist"):
+        dm.apply_schema(replace_table(SPEC, "surveys_response_gone"), moved)
+    with pytest.raises(dm.SchemaMismatch, match="exists already"):
+        dm.apply_schema(None, renamed)
+    assert (columns(SPEC.db_table), rows(SPEC.db_table), tables()) == before == (
+        ["id", "score", "comment"], [(1, 7, "kept")], before[2])
+    assert connection.in_atomic_block is False
+    dm.apply_schema(renamed, None)
+
+
+def replace_table(spec, table):
+    return dm.ModelSpec(spec.app_label, spec.name, table, spec.fields)
+
+
+SHADOWING = ["from_db", "save_base", "full_clean", "objects", "refresh_from_db", "validate_unique",
+             "serializable_value", "get_next_by_when", "get_color_display", "asave"]
+
+
+@pytest.mark.parametrize("name", SHADOWING)
+def test_names_shadowing_model_attributes_are_refused(surveys, name):
+    from surveys.models import Question
+
+    survey = make_survey()
+    before = (columns("surveys_response_feedback"), Question.objects.count(), surveys.current_version())
+    with pytest.raises(ValidationError, match="is reserved by Django"):
+        Question.objects.create(survey=survey, name=name, field_type="text")
+    assert (columns("surveys_response_feedback"), Question.objects.count(), surveys.current_version()) == before
+
+
+@pytest.mark.parametrize("name", ["xmin", "ctid", "tableoid", "cmax", "oid", "rowid"])
+def test_column_names_a_backend_reserves_are_refused(name):
+    spec = dm.ModelSpec("surveys", "response_x", "surveys_response_x", (dm.FieldSpec("1", name, "text"),))
+    with pytest.raises(ValidationError, match="databases reserve"):
+        dm.validate_spec(spec)
+
+
+def test_the_column_of_a_relation_cannot_be_a_field_too():
+    spec = dm.ModelSpec("surveys", "response_x", "surveys_response_x",
+                        (dm.FieldSpec("1", "who", "user"), dm.FieldSpec("2", "who_id", "integer")))
+    with pytest.raises(ValidationError, match="the column of the relation 'who'"):
+        dm.validate_spec(spec)
+
+
+@pytest.mark.parametrize("table", ["auth_user", "django_migrations", "django_content_type", "surveys_survey",
+                                   "auth_user_groups"])
+def test_tables_that_exist_are_refused(db, table):
+    spec = dm.ModelSpec("surveys", "response_x", table, (dm.FieldSpec("1", "note", "text"),))
+    with pytest.raises(ValidationError, match="belongs to another model"):
+        dm.validate_spec(spec)
+    with pytest.raises(ValidationError):
+        dm.apply_schema(None, spec)
+    assert table in tables()
+
+
+def test_a_dynamic_model_cannot_replace_a_static_one():
+    from surveys.models import Survey
+
+    for name in ("Survey", "survey", "SchemaStamp"):
+        spec = dm.ModelSpec("surveys", name, f"surveys_dyn_{name.lower()}", (dm.FieldSpec("1", "note", "text"),))
+        with pytest.raises(ValidationError, match="is a model of 'surveys' already"):
+            dm.validate_spec(spec)
+        with pytest.raises(ValidationError, match="is a model of 'surveys' already"):
+            dm.build_model(spec, validate=False)
+    assert apps.get_model("surveys", "survey") is Survey
