@@ -392,9 +392,12 @@ def test_hook_url_needs_a_token_or_staff_with_csrf(surveys):
     anonymous = Client(enforce_csrf_checks=True)
     assert anonymous.post(url).status_code == 403
     assert anonymous.post(url, headers={"X-Schema-Hook-Token": "forged"}).status_code == 403
-    assert anonymous.get(url, headers={"X-Schema-Hook-Token": da.hook_token()}).status_code == 405
-    ok = anonymous.post(url, headers={"X-Schema-Hook-Token": da.hook_token()})
+    assert anonymous.get(url, headers={"X-Schema-Hook-Token": surveys.hook_token()}).status_code == 405
+    token = surveys.hook_token()
+    ok = anonymous.post(url, headers={"X-Schema-Hook-Token": token})
     assert ok.status_code == 200 and ok.json()["refreshed"] is True
+    replay = anonymous.post(url, headers={"X-Schema-Hook-Token": token})
+    assert replay.status_code == 403 and replay.json() == {"error": "token already used"}
     staff = staff_client()
     staff.handler.enforce_csrf_checks = True
     assert staff.post(url).status_code == 403  # no CSRF token
@@ -403,6 +406,34 @@ def test_hook_url_needs_a_token_or_staff_with_csrf(surveys):
     assert staff.post(url, headers={"X-CSRFToken": token}).status_code == 200
     User.objects.filter(username="staff").update(is_staff=False)
     assert staff.post(url, headers={"X-CSRFToken": token}).status_code == 403
+
+
+def test_hook_tokens_signed_with_the_public_key_or_malformed_are_refused(surveys):
+    from django.core import signing
+
+    url = "/surveys/refresh/"
+    client = Client()
+    assert surveys.hook_key() != settings_secret_key()  # the project's own secret, not the repository's
+    public = da.hook_token()  # signed with the repository's SECRET_KEY: anyone can make it
+    malformed = [
+        public,
+        signing.dumps(["schema-hook"], key=surveys.hook_key(), salt=da.HOOK_SALT),  # a list
+        signing.dumps("schema-hook", key=surveys.hook_key(), salt=da.HOOK_SALT),
+        signing.dumps({"purpose": "schema-hook"}, key=surveys.hook_key(), salt=da.HOOK_SALT),  # no nonce
+        signing.dumps({"purpose": "schema-hook", "nonce": 5}, key=surveys.hook_key(), salt=da.HOOK_SALT),
+        signing.dumps({"purpose": "other", "nonce": "x"}, key=surveys.hook_key(), salt=da.HOOK_SALT),
+        "",
+        "a:b:c",
+    ]
+    for token in malformed:
+        assert client.post(url, headers={"X-Schema-Hook-Token": token}).status_code == 403, token
+    assert client.post(url, headers={"X-Schema-Hook-Token": surveys.hook_token()}).status_code == 200
+
+
+def settings_secret_key():
+    from django.conf import settings
+
+    return settings.SECRET_KEY
 
 
 def make_stale(surveys, spec_dict):

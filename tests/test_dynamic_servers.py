@@ -23,7 +23,7 @@ MIDDLEWARE = '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
 SETUP = """
 from django.contrib.auth.models import User
 from django.test import Client
-from helpers.dynamic_admin import hook_token
+from surveys.dynamic import hook_token
 from surveys.models import Question, Survey
 s = Survey.objects.create(name="feedback")
 Question.objects.create(survey=s, name="rating", field_type="integer", position=1)

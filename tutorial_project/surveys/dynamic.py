@@ -14,12 +14,14 @@ reusable helpers:
 """
 
 import contextvars
+import secrets
 
 from django.contrib import admin
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
+from helpers import dynamic_admin
 from helpers.dynamic_admin import (
     ensure_permissions,
     refresh_admin,
@@ -115,6 +117,34 @@ def bump_version():
 
 def loaded_version():
     return _loaded["version"]
+
+
+# --- the hook URL's secret -------------------------------------------------------------
+
+
+def hook_key():
+    """The secret hook tokens are signed with: random, made once per database (per sandbox)."""
+    from .models import HookSecret
+
+    secret, _ = HookSecret.objects.get_or_create(name=STAMP, defaults={"key": secrets.token_urlsafe(48)})
+    return secret.key
+
+
+def hook_token():
+    """A single-use token for this project's hook URL (``X-Schema-Hook-Token`` header)."""
+    return dynamic_admin.hook_token(key=hook_key())
+
+
+def redeem_hook_nonce(nonce):
+    """Record a token's nonce; False if some process used it already."""
+    from .models import HookNonce
+
+    try:
+        with transaction.atomic():
+            HookNonce.objects.create(nonce=nonce)
+    except IntegrityError:
+        return False
+    return True
 
 
 # --- this process ----------------------------------------------------------------------
@@ -226,4 +256,7 @@ def connect_signals():
     post_delete.connect(_survey_deleted, sender=Survey, dispatch_uid="surveys.survey_deleted")
 
 
-__all__ = ["cache", "current_version", "loaded_version", "refresh", "spec_for", "sync_survey"]
+__all__ = [
+    "cache", "current_version", "hook_key", "hook_token", "loaded_version", "redeem_hook_nonce",
+    "refresh", "spec_for", "sync_survey",
+]  # fmt: skip

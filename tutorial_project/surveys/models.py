@@ -66,3 +66,23 @@ class SchemaStamp(models.Model):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+
+class HookSecret(models.Model):
+    """The secret hook tokens are signed with: made by this project's database, not the repository."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    key = models.CharField(max_length=100)
+
+    def __str__(self):
+        return self.name
+
+
+class HookNonce(models.Model):
+    """The nonce of every hook token used: a token works once, in every process."""
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.nonce
