@@ -611,3 +611,78 @@ def test_a_dynamic_model_cannot_replace_a_static_one():
         with pytest.raises(ValidationError, match="is a model of 'surveys' already"):
             dm.build_model(spec, validate=False)
     assert apps.get_model("surveys", "survey") is Survey
+
+
+# --- bad input: form errors, not 500s -------------------------------------------------------
+
+
+def survey_form(name, questions=(), **extra):
+    data = {"name": name, "title": "", "questions-TOTAL_FORMS": str(len(questions)),
+            "questions-INITIAL_FORMS": "0", "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000"}
+    for i, (qname, qtype) in enumerate(questions):
+        data |= {f"questions-{i}-name": qname, f"questions-{i}-field_type": qtype,
+                 f"questions-{i}-position": str(i), f"questions-{i}-label": ""}
+    return data | extra
+
+
+@pytest.mark.parametrize(("name", "questions", "message"), [
+    ("with space", [], "is not a valid name"),
+    ("x" * 47, [], "is too long: 64 characters"),
+    ("ok", [("Full Name", "text")], "is not a valid name"),
+    ("ok", [("rating", "integer"), ("rating", "text")], "is used twice"),
+    ("ok", [("from_db", "text")], "is reserved by Django"),
+])  # fmt: skip
+def test_the_admin_answers_bad_definitions_with_form_errors(surveys, name, questions, message):
+    from surveys.models import Question, Survey
+
+    client = staff_client()
+    before = (tables(), surveys.current_version())
+    page = client.post("/admin/surveys/survey/add/", survey_form(name, questions))
+    assert page.status_code == 200
+    assert message in page.content.decode().replace("&#x27;", "'")
+    assert (Survey.objects.count(), Question.objects.count()) == (0, 0)
+    assert (tables(), surveys.current_version()) == before
+
+
+def test_a_change_the_database_refuses_is_a_message_and_the_next_request_works(surveys):
+    from surveys.models import Question
+
+    survey = make_survey()
+    surveys.response_model("feedback").objects.create(comment="some text")
+    client = staff_client()
+    comment, rating = Question.objects.get(name="comment"), Question.objects.get(name="rating")
+    data = survey_form("feedback", title="Feedback", **{
+        "questions-TOTAL_FORMS": "2", "questions-INITIAL_FORMS": "2",
+        "questions-0-id": str(rating.pk), "questions-0-survey": str(survey.pk), "questions-0-name": "rating",
+        "questions-0-field_type": "integer", "questions-0-position": "1", "questions-0-label": "",
+        "questions-1-id": str(comment.pk), "questions-1-survey": str(survey.pk), "questions-1-name": "comment",
+        "questions-1-field_type": "user", "questions-1-position": "2", "questions-1-label": "",
+    })
+    page = client.post(f"/admin/surveys/survey/{survey.pk}/change/", data, follow=True)
+    assert page.status_code == 200
+    assert "The database refused this change; nothing was saved" in page.content.decode()
+    assert connection.in_atomic_block is False
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert Question.objects.get(name="comment").field_type == "text"
+    assert rows("surveys_response_feedback") == [(1, None, "some text")]
+    assert client.get("/admin/surveys/response_feedback/").status_code == 200
+    assert Question.objects.create(survey=survey, name="email", field_type="email", position=3).pk
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"rating": "abc"}, "rating", "Enter a whole number."),
+    ({"rating": "1" * 20}, "rating", "less than or equal to"),
+    ({"comment": "x" * 5000}, "comment", "at most 200 characters (it has 5000)"),
+    ({"notes": "x" * 5000}, "notes", "at most 4000 characters (it has 5000)"),
+])  # fmt: skip
+def test_the_submit_view_answers_bad_values_with_errors(surveys, data, field, message):
+    make_survey(questions=(("rating", "integer"), ("comment", "text"), ("notes", "long_text")))
+    model = surveys.response_model("feedback")
+    page = Client().post("/surveys/feedback/submit/", data)
+    assert page.status_code == 400
+    assert message in page.json()["errors"][field][0]
+    assert model.objects.count() == 0
+    ok = Client().post("/surveys/feedback/submit/", {"rating": "5", "comment": "fine"})
+    assert ok.status_code == 201 and model.objects.get().rating == 5

@@ -4,6 +4,7 @@ The response models themselves are not here: ``surveys.dynamic`` builds one
 per survey, at run time, from these rows.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from helpers.dynamic_models import FIELD_TYPES, schema_change
@@ -34,6 +35,15 @@ class Survey(models.Model):
         with schema_change():
             return super().delete(*args, **kwargs)
 
+    def clean(self):
+        """Refuse a name that would make a bad model or table (a form error, not a 500)."""
+        from .dynamic import spec_for, validate_spec
+
+        try:
+            validate_spec(spec_for(self, questions=[]))
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.messages}) from None
+
 
 class Question(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
@@ -56,6 +66,17 @@ class Question(models.Model):
     def delete(self, *args, **kwargs):
         with schema_change():
             return super().delete(*args, **kwargs)
+
+    def clean(self):
+        """Refuse a bad column name or type (a form error, not a 500)."""
+        from helpers.dynamic_models import FieldSpec, ModelSpec, validate_spec
+
+        spec = ModelSpec("surveys", "response_check", "surveys_response_check",
+                         (FieldSpec("1", self.name, self.field_type, self.required, self.label),))
+        try:
+            validate_spec(spec)
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.messages}) from None
 
 
 class SchemaStamp(models.Model):
