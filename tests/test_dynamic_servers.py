@@ -273,3 +273,25 @@ def test_a_failed_schema_change_leaves_the_process_and_the_database_healthy(proj
     assert report == {"after": ["id", "rating", "comment", "email"], "type": "text"}
     values = sb.query("SELECT comment FROM surveys_response_feedback ORDER BY id").rows
     assert [r[0] for r in values] == ["", "some text", ""]
+
+
+def test_the_served_project_answers_bad_input_without_debug_pages(project):
+    sb, cookie, _ = project
+    server = sb.serve("web", app="surveys.wsgi:application")
+    for data, field in [({"rating": "abc"}, "rating"), ({"rating": "1" * 20}, "rating"),
+                        ({"comment": "x" * 5000}, "comment")]:
+        page = server.post("/surveys/feedback/submit/", data)
+        assert page.status == 400 and list(page.json()["errors"]) == [field]
+    missing = server.post("/surveys/nosuch/submit/", {"rating": "1"})
+    # A stale worker's crash (another process renamed a column): a 500, but a plain one.
+    sb.shell("""
+        from surveys.models import Question
+        q = Question.objects.get(name="comment"); q.name = "remarks"; q.save()
+    """).check()
+    crash = server.get(URL, headers=cookie)
+    assert (missing.status, crash.status) == (404, 500)
+    for page in (missing, crash):
+        assert str(sb.root) not in page.text and "site-packages" not in page.text
+        assert "Traceback" not in page.text and "DEBUG = True" not in page.text
+    assert "no such column" in server.log.read_text() or "does not exist" in server.log.read_text()
+    assert sb.count("surveys_response_feedback") == 1  # only SETUP's row
