@@ -113,7 +113,8 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
+# Static files (the admin's styles) served by WhiteNoise from the apps' folders: no
+# collectstatic needed in a throwaway copy of the project.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -125,4 +126,6 @@ if not DEBUG:
         "handlers": {"stderr": {"class": "logging.StreamHandler"}},
         "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False}},
     }
+
+STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
