@@ -295,3 +295,45 @@ def test_the_served_project_answers_bad_input_without_debug_pages(project):
         assert "Traceback" not in page.text and "DEBUG = True" not in page.text
     assert "no such column" in server.log.read_text() or "does not exist" in server.log.read_text()
     assert sb.count("surveys_response_feedback") == 1  # only SETUP's row
+
+
+IDS = """
+import json
+from surveys.models import Question, Survey
+from surveys.dynamic import refresh, response_model
+refresh()
+response_model("feedback").objects.create(comment="some text")
+s = Survey.objects.get(name="feedback")
+print(json.dumps([s.pk] + [q.pk for q in s.questions.order_by("position")]))
+"""
+
+
+def test_a_refused_change_in_the_served_admin_leaves_the_worker_serving(project):
+    """Issue 13: after a text -> user change with rows failed, the worker answered 500 forever."""
+    sb, cookie, _ = project
+    survey, rating, comment = json.loads(sb.shell(IDS).check().stdout.strip().splitlines()[-1])
+    server = sb.serve("web", app="surveys.wsgi:application")
+    csrf = "k" * 32  # any well-formed secret: the form sends the same one
+    headers = {"Cookie": f"{cookie['Cookie']}; csrftoken={csrf}"}
+    form = {
+        "csrfmiddlewaretoken": csrf, "name": "feedback", "title": "", "_continue": "1",
+        "questions-TOTAL_FORMS": "2", "questions-INITIAL_FORMS": "2",
+        "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000",
+    }  # fmt: skip
+    for i, (pk, name, kind) in enumerate([(rating, "rating", "integer"), (comment, "comment", "user")]):
+        form |= {f"questions-{i}-id": str(pk), f"questions-{i}-survey": str(survey), f"questions-{i}-name": name,
+                 f"questions-{i}-field_type": kind, f"questions-{i}-position": str(i + 1), f"questions-{i}-label": ""}
+    page = server.post(f"/admin/surveys/survey/{survey}/change/", form, headers=headers)
+    # Back on the change form (the message rides on a cookie this client does not keep), not a 500:
+    assert page.status == 200 and "<title>feedback | Change survey" in page.text
+    kind = sb.query("SELECT field_type FROM surveys_question WHERE name = 'comment'").rows
+    assert [r[0] for r in kind] == ["text"]
+    for _ in range(3):  # the same worker keeps serving
+        assert columns(server, cookie) == (200, ["id", "rating", "comment"])
+    sb.shell("""
+        from surveys.models import Question, Survey
+        Question.objects.create(survey=Survey.objects.get(), name="email", field_type="email", position=3)
+    """, env=concurrent_env(sb)).check()  # another process is not locked out
+    assert server.post("/surveys/feedback/submit/", {"comment": "after"}).status == 201
+    values = sb.query("SELECT comment FROM surveys_response_feedback ORDER BY id").rows
+    assert [r[0] for r in values] == ["", "some text", "after"]
