@@ -7,7 +7,13 @@
    committed, how many responses still show the old schema, and how long until both workers
    have served the new one: the middleware versus the hook URL (one POST after the change).
 
-Run: .venv/bin/python benchmarks/dynamic_freshness.py [--requests N]
+3. Reliability (``--load``): gunicorn with 2 workers and the middleware, 200 requests (half
+   admin changelist GETs, half anonymous submits), 4 at a time, while another process changes
+   the schema 5 times (add, add, add, rename, remove); 3 runs. Counts 5xx answers and rows
+   lost. On SQLite the same load runs a second time with Django's default SQLite settings
+   (5 s timeout, deferred transactions) instead of the project's (30 s, ``IMMEDIATE``).
+
+Run: .venv/bin/python benchmarks/dynamic_freshness.py [--requests N] [--load]
 (with DATABASE_URL set to a PostgreSQL server URL, it runs on PostgreSQL).
 """
 
@@ -93,7 +99,7 @@ def propagation(server, cookie: dict, sb: Sandbox, name: str, position: int, *, 
 
     committed = change(sb, name, position)
     if hook:
-        made = sb.shell("from helpers.dynamic_admin import hook_token; print(hook_token())")
+        made = sb.shell("from surveys.dynamic import hook_token; print(hook_token())")
         token = made.stdout.split()[-1]
         server.post("/surveys/refresh/", headers={"X-Schema-Hook-Token": token})
     stale = fresh = 0
@@ -123,11 +129,115 @@ def propagation(server, cookie: dict, sb: Sandbox, name: str, position: int, *, 
     return stale, fresh, done_at
 
 
+CHANGER = """
+import time
+from pathlib import Path
+from surveys.models import Question, Survey
+survey = Survey.objects.get()
+Path("changer-ready").write_text("")
+while not Path("go").exists():
+    time.sleep(0.005)
+names = ["{p}a", "{p}b", "{p}c"]
+for position, name in enumerate(names, 10):
+    Question.objects.create(survey=survey, name=name, field_type="text", position=position)
+    time.sleep(0.1)
+q = Question.objects.get(name=names[0]); q.name = "{p}r"; q.save()
+time.sleep(0.1)
+Question.objects.get(name=names[1]).delete()
+print("changes done")
+"""
+
+
+def load_run(sb: Sandbox, cookie: dict, prefix: str, env: dict, total: int = 200, concurrency: int = 4):
+    """One run: ``total`` requests, ``concurrency`` at a time, while another process makes 5 changes."""
+    import subprocess
+    import threading
+
+    server = sb.serve(f"load {prefix}", app="surveys.wsgi:application", workers=2, env=env)
+    changer = subprocess.Popen(  # a process of its own, with the servers' database settings
+        [sys.executable, "manage.py", "shell", "-c", CHANGER.replace("{p}", prefix)],
+        cwd=sb.root, env={**sb.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    while not (sb.root / "changer-ready").exists():
+        if changer.poll() is not None:
+            raise RuntimeError(changer.communicate())
+        time.sleep(0.01)
+    statuses: list[int] = []
+    created: list[int] = []
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def client() -> None:
+        for i in counter:
+            if i % 2:
+                page = server.post("/surveys/feedback/submit/", {"comment": f"{prefix}{i}"})
+                if page.status == 201:
+                    with lock:
+                        created.append(page.json()["id"])
+            else:
+                page = server.get("/admin/surveys/response_feedback/", headers=cookie)
+            with lock:
+                statuses.append(page.status)
+
+    (sb.root / "go").write_text("")
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    _, err = changer.communicate(timeout=120)
+    (sb.root / "go").unlink()
+    (sb.root / "changer-ready").unlink()
+    server.stop()
+    stored = {r[0] for r in sb.query("SELECT id FROM surveys_response_feedback").rows}
+    return {
+        "requests": len(statuses),
+        "5xx": sum(s >= 500 for s in statuses),
+        "other": sum(s not in (200, 201) and s < 500 for s in statuses),
+        "lost": len(set(created) - stored),
+        "changes": 5 if changer.returncode == 0 else f"failed: {err.strip().splitlines()[-1:]}",
+    }
+
+
+def reliability(sb: Sandbox, cookie: dict, runs: int = 3) -> None:
+    middleware = '    "surveys.middleware.SurveySchemaMiddleware",\n'
+    sb.edit("mysite/settings.py", MIDDLEWARE_LINE, MIDDLEWARE_LINE + middleware)
+    configs = [("project settings", {})]
+    if sb.backend == "sqlite":
+        db = sb.root / "db.sqlite3"
+        configs = [
+            ("project settings (30 s, IMMEDIATE)", {"DATABASE_URL": f"sqlite:///{db}"}),
+            ("Django defaults (5 s, deferred)", {"DATABASE_URL": f"sqlite:///{db}?timeout=5&transaction_mode=DEFERRED"}),
+        ]
+    print(f"\nreliability, {sb.backend}: gunicorn --workers 2, 200 requests 4 at a time, "
+          "another process changing the schema 5 times")
+    print(f"| {'configuration':<36} | run | requests | 5xx | other non-2xx | rows lost | changes |")
+    print(f"|{'-' * 38}|-----|----------|-----|---------------|-----------|---------|")
+    n = 0
+    for label, env in configs:
+        totals = [0, 0]
+        for run in range(1, runs + 1):
+            n += 1
+            result = load_run(sb, cookie, f"x{n}", env)
+            totals[0] += result["requests"]
+            totals[1] += result["5xx"]
+            print(f"| {label:<36} | {run:>3} | {result['requests']:>8} | {result['5xx']:>3} | "
+                  f"{result['other']:>13} | {result['lost']:>9} | {result['changes']!s:>7} |")
+        blank = f"{'':15}|{'':11}|{'':9}|"
+        print(f"| {label + ': total':<36} |     | {totals[0]:>8} | {totals[1]:>3} |{blank}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=150)
+    parser.add_argument("--load", action="store_true", help="only the reliability runs (3)")
     args = parser.parse_args()
     with Sandbox(["surveys"]) as sb:
+        if args.load:
+            sb.run("migrate", "--verbosity", "0").check()
+            cookie = {"Cookie": "sessionid=" + sb.shell(SETUP).check().stdout.split()[-1]}
+            reliability(sb, cookie)
+            return
         sb.run("migrate", "--verbosity", "0").check()
         cookie = {"Cookie": "sessionid=" + sb.shell(SETUP).check().stdout.split()[-1]}
         print(f"backend: {sb.backend}; admin changelist of 20 rows, {args.requests} requests each\n")

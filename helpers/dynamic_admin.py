@@ -18,7 +18,8 @@ cached after the first request. When a dynamic model is rebuilt (see
   a stale process rebuilds its models, admin and URLs before serving;
 * :class:`SchemaHookView` and :func:`hook_token`: the "rudimentary hook URL":
   a POST that makes the process receiving it refresh (staff session with
-  CSRF, or a signed token);
+  CSRF, or a signed single-use token, signed with a secret of the running
+  project);
 * :func:`changelist_columns`: the column names of a rendered changelist page
   (for tests and notebooks).
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -292,12 +294,32 @@ class SchemaFreshnessMiddleware:
             return response
 
 
-def hook_token() -> str:
-    """A signed token for :class:`SchemaHookView` (valid for ``SchemaHookView.max_age`` seconds).
+def hook_token(key: str | None = None) -> str:
+    """A signed, single-use token for :class:`SchemaHookView` (valid ``max_age`` seconds).
 
-    Signed with ``SECRET_KEY``: only code that has the project's settings can make one.
+    ``key`` is the secret it is signed with: pass a secret of the *running*
+    project (e.g. one stored in its database), the same one the view checks
+    with. Without it, ``SECRET_KEY`` is used: fine only when that key is
+    private to the deployment (never a key committed to a public repository).
+    Each token carries a random nonce, so that the view can refuse a replay.
     """
-    return signing.dumps({"purpose": "schema-hook"}, salt=HOOK_SALT)
+    payload = {"purpose": "schema-hook", "nonce": secrets.token_urlsafe(18)}
+    return signing.dumps(payload, key=key, salt=HOOK_SALT)
+
+
+class _LocalNonces:
+    """Nonces seen by this process (the default: enough for one process only)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, nonce: str) -> bool:
+        with self.lock:
+            if nonce in self.seen:
+                return False
+            self.seen.add(nonce)
+            return True
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -317,18 +339,33 @@ class SchemaHookView(View):
     http_method_names = ["post"]
     rebuild: Callable[[], None] | None = None
     loaded_version: Callable[[], int | None] | None = None
+    #: The secret tokens are signed with (a callable, read per request; None: SECRET_KEY).
+    key: Callable[[], str] | None = None
+    #: ``redeem(nonce)`` records a token's nonce and returns False if it was seen before;
+    #: share it between processes (a table with a unique nonce). None: this process only.
+    redeem: Callable[[str], bool] | None = None
     max_age = 300
+    _local_nonces = _LocalNonces()
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Check the caller, rebuild, and say which process did it."""
         token = request.headers.get(HOOK_HEADER)
         if token is not None:
+            key = self.key() if self.key else None
             try:
-                data = signing.loads(token, salt=HOOK_SALT, max_age=self.max_age)
+                data = signing.loads(token, key=key, salt=HOOK_SALT, max_age=self.max_age)
             except signing.BadSignature:
                 return JsonResponse({"error": "bad or expired token"}, status=403)
-            if data.get("purpose") != "schema-hook":
+            except ValueError:  # signed, but not JSON Django wrote (e.g. bad compression)
                 return JsonResponse({"error": "bad token"}, status=403)
+            # Signed is not enough: a list, a string or another purpose is refused too.
+            if not isinstance(data, dict) or data.get("purpose") != "schema-hook":
+                return JsonResponse({"error": "bad token"}, status=403)
+            nonce = data.get("nonce")
+            if not isinstance(nonce, str) or not nonce:
+                return JsonResponse({"error": "bad token"}, status=403)
+            if not (self.redeem or self._local_nonces)(nonce):
+                return JsonResponse({"error": "token already used"}, status=403)
         else:
             reason = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, None, (), {})
             if reason is not None:

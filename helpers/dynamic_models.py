@@ -37,7 +37,7 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 __all__ = [
@@ -46,11 +46,15 @@ __all__ = [
     "DynamicModelCache",
     "FieldSpec",
     "ModelSpec",
+    "SchemaMismatch",
     "SchemaStep",
     "active_schema_editor",
     "apply_schema",
     "build_model",
+    "check_table",
     "describe_steps",
+    "expected_columns",
+    "isolated_model",
     "max_identifier_length",
     "plan_schema",
     "remove_model",
@@ -68,8 +72,12 @@ def _text(required: bool) -> models.Field:
     return models.CharField(max_length=200, blank=not required, default="", db_default="")
 
 
+LONG_TEXT_LIMIT = 4000
+
+
 def _long_text(required: bool) -> models.Field:
-    return models.TextField(blank=not required, default="", db_default="")
+    # max_length on a TextField is enforced by forms only (no schema change): a limit for input.
+    return models.TextField(max_length=LONG_TEXT_LIMIT, blank=not required, default="", db_default="")
 
 
 def _integer(required: bool) -> models.Field:
@@ -136,9 +144,26 @@ _KEYWORDS = """
 SQL_KEYWORDS = frozenset(_KEYWORDS.split())
 
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
-#: Attribute names every model already has, or that Django reserves.
-RESERVED_FIELD_NAMES = frozenset({"id", "pk", "objects", "delete", "save", "clean", "check"})
+#: Attribute names every model already has (each attribute of ``django.db.models.Model``:
+#: ``save``, ``from_db``, ``save_base``, ``full_clean``, ...), its managers, or that Django
+#: reserves. A field of that name would replace the method or manager on the class.
+RESERVED_FIELD_NAMES = frozenset(
+    {"id", "pk", "objects", "_meta", "_state", "_default_manager", "_base_manager"}
+    | {name for name in dir(models.Model) if not name.startswith("__")}
+)
+#: Attribute name patterns Django adds per field (``get_next_by_<date>``, ``get_<f>_display``).
+_GENERATED_ATTRIBUTE = re.compile(r"get_(next|previous)_by_\w+|get_\w+_display")
+#: Column names the backends reserve: PostgreSQL's system columns, SQLite's row id aliases.
+BACKEND_RESERVED_COLUMNS = frozenset(
+    {"tableoid", "xmin", "cmin", "xmax", "cmax", "ctid", "oid", "rowid", "_rowid_"}
+)
+#: Tables that exist in every Django database without a registered model.
+_UNREGISTERED_DJANGO_TABLES = frozenset({"django_migrations"})
 PORTABLE_NAME_LENGTH = 63
+
+
+class SchemaMismatch(DatabaseError):
+    """The database's table is not what the applied definition says: nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -259,8 +284,14 @@ def validate_spec(spec: ModelSpec, *, using: str = DEFAULT_DB_ALIAS) -> None:
         keys.add(f.key)
         name_problems = _name_problems("Field name", f.name, limit)
         problems += name_problems
-        if not name_problems and f.name in RESERVED_FIELD_NAMES:
+        if not name_problems and (f.name in RESERVED_FIELD_NAMES or _GENERATED_ATTRIBUTE.fullmatch(f.name)):
             problems.append(f"Field name {f.name!r} is reserved by Django: choose another name.")
+        elif not name_problems and f.name in BACKEND_RESERVED_COLUMNS:
+            problems.append(f"Field name {f.name!r} is a column name databases reserve: choose another name.")
+        if not name_problems and f.name.endswith("_id") and any(
+            g.type == "user" and g.name == f.name[:-3] for g in spec.fields
+        ):
+            problems.append(f"Field name {f.name!r} is the column of the relation {f.name[:-3]!r}.")
         if isinstance(f.name, str):
             if f.name.lower() in seen:
                 problems.append(f"Field name {f.name!r} is used twice in {spec.name}.")
@@ -269,8 +300,36 @@ def validate_spec(spec: ModelSpec, *, using: str = DEFAULT_DB_ALIAS) -> None:
             problems.append(
                 f"Field {f.name!r} has unknown type {f.type!r}: use one of {', '.join(sorted(FIELD_TYPES))}."
             )
+    if isinstance(spec.db_table, str) and spec.db_table in _static_tables(spec):
+        problems.append(f"Table name {spec.db_table!r} belongs to another model: choose another name.")
+    if isinstance(spec.name, str) and _static_model(spec.app_label, spec.model_name) is not None:
+        problems.append(
+            f"Model name {spec.name!r} is a model of {spec.app_label!r} already: choose another name."
+        )
     if problems:
         raise ValidationError(problems, code="invalid_definition")
+
+
+def _is_dynamic(model: type[models.Model]) -> bool:
+    return hasattr(model, "_dynamic_spec_hash")
+
+
+def _static_model(app_label: str, model_name: str, registry: Apps = global_apps) -> type[models.Model] | None:
+    """The registered model of that name that is not a dynamic one (None if there is none)."""
+    model = registry.all_models.get(app_label, {}).get(model_name.lower())
+    return model if model is not None and not _is_dynamic(model) else None
+
+
+def _static_tables(spec: ModelSpec) -> set[str]:
+    """Tables of the registered models other than ``spec``'s own class (and Django's own)."""
+    tables = set(_UNREGISTERED_DJANGO_TABLES)
+    for model in global_apps.get_models(include_auto_created=True):
+        if _is_dynamic(model) and (model._meta.app_label, model._meta.model_name) == (
+            spec.app_label, spec.model_name
+        ):
+            continue
+        tables.add(model._meta.db_table)
+    return tables
 
 
 # --- the factory --------------------------------------------------------------------------
@@ -305,6 +364,11 @@ def build_model(
     """
     if validate:
         validate_spec(spec)
+    if _static_model(spec.app_label, spec.model_name, registry) is not None:
+        raise ValidationError(
+            f"Model name {spec.name!r} is a model of {spec.app_label!r} already: choose another name.",
+            code="invalid_definition",
+        )
     remove_model(spec.app_label, spec.model_name, registry=registry)
     meta_attrs: dict[str, Any] = {
         "app_label": spec.app_label,
@@ -387,12 +451,38 @@ def schema_change(using: str = DEFAULT_DB_ALIAS) -> Iterator[BaseDatabaseSchemaE
     if current is not None and current.connection.alias == using:
         yield current
         return
-    with connections[using].schema_editor(atomic=True) as editor:
-        token = _active_editor.set(editor)
+    connection = connections[using]
+    sqlite = connection.vendor == "sqlite"
+    editor = connection.schema_editor(atomic=True)
+    editor.__enter__()
+    # Django's own __exit__ is not used: on SQLite it checks foreign keys *before* closing
+    # its transaction, so a violation (a text column turned into a relation, with rows)
+    # raised with the transaction still open and the checks still off; a failing deferred
+    # statement does the same on every backend. Here both run inside, then the transaction
+    # is closed whatever happened, and SQLite's checks are switched back on.
+    token = _active_editor.set(editor)
+    try:
         try:
             yield editor
+            for sql in editor.deferred_sql:
+                editor.execute(sql)
+            editor.deferred_sql = []
+            if sqlite:
+                connection.check_constraints()
         finally:
             _active_editor.reset(token)
+    except BaseException as exc:
+        try:
+            BaseDatabaseSchemaEditor.__exit__(editor, type(exc), exc, exc.__traceback__)  # rolls back
+        finally:
+            if sqlite:
+                connection.enable_constraint_checking()
+        raise
+    try:
+        BaseDatabaseSchemaEditor.__exit__(editor, None, None, None)  # commits
+    finally:
+        if sqlite:
+            connection.enable_constraint_checking()
 
 
 def active_schema_editor(using: str = DEFAULT_DB_ALIAS) -> BaseDatabaseSchemaEditor | None:
@@ -467,8 +557,12 @@ def plan_schema(old: ModelSpec | None, new: ModelSpec | None) -> list[SchemaStep
     return steps
 
 
-def _isolated_model(spec: ModelSpec) -> type[models.Model]:
-    """A throwaway class of ``spec`` in a private registry (what migrations do with states)."""
+def isolated_model(spec: ModelSpec) -> type[models.Model]:
+    """A throwaway class of ``spec`` in a private registry (what migrations do with states).
+
+    Nothing global changes: use it for DDL, content types and permissions inside a
+    transaction that may roll back.
+    """
     registry = Apps(installed_apps=())
     # Relations point at real models: copy the targets' classes into the private registry.
     for f in spec.fields:
@@ -486,8 +580,10 @@ def apply_schema(
 ) -> list[SchemaStep]:
     """Change the database from definition ``old`` to ``new``; return the steps done.
 
-    ``new`` is validated first (nothing runs if it is refused). The steps run
-    in the enclosing :func:`schema_change` or in a new one: all or nothing.
+    ``new`` is validated first (nothing runs if it is refused), and ``old`` is
+    not trusted: :func:`check_table` compares it with the table's real columns
+    and raises :class:`SchemaMismatch` if they differ. The steps run in the
+    enclosing :func:`schema_change` or in a new one: all or nothing.
     """
     if new is not None:
         validate_spec(new, using=using)
@@ -495,9 +591,12 @@ def apply_schema(
     if not steps:
         return steps
     with schema_change(using) as editor:
+        check_table(old, using=using)
+        if new is not None and (old is None or new.db_table != old.db_table):
+            _refuse_existing_table(new.db_table, using)
         for step in steps:
-            before = _isolated_model(step.before) if step.before else None
-            after = _isolated_model(step.after) if step.after else None
+            before = isolated_model(step.before) if step.before else None
+            after = isolated_model(step.after) if step.after else None
             if step.action == "create_table":
                 editor.create_model(after)
             elif step.action == "drop_table":
@@ -513,6 +612,47 @@ def apply_schema(
                     before, before._meta.get_field(step.old_field), after._meta.get_field(step.new_field)
                 )
     return steps
+
+
+def expected_columns(spec: ModelSpec) -> list[str]:
+    """The column names the table of ``spec`` has (``id`` first, then each field's column)."""
+    model = isolated_model(spec)
+    return [f.column for f in model._meta.concrete_fields]
+
+
+def _table_names(using: str) -> set[str]:
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        return set(connection.introspection.table_names(cursor))
+
+
+def _refuse_existing_table(db_table: str, using: str) -> None:
+    if db_table in _table_names(using):
+        raise SchemaMismatch(f"Table {db_table!r} exists already: nothing was changed.")
+
+
+def check_table(spec: ModelSpec | None, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Raise :class:`SchemaMismatch` unless the database holds exactly ``spec``'s table.
+
+    ``None`` means no table (nothing to check). Otherwise the table must exist
+    with exactly the columns :func:`expected_columns` names (by introspection,
+    in any order: a SQLite rebuild may reorder them).
+    """
+    if spec is None:
+        return
+    connection = connections[using]
+    if spec.db_table not in _table_names(using):
+        raise SchemaMismatch(
+            f"Table {spec.db_table!r} of the applied definition does not exist: nothing was changed."
+        )
+    with connection.cursor() as cursor:
+        actual = [c.name for c in connection.introspection.get_table_description(cursor, spec.db_table)]
+    wanted = expected_columns(spec)
+    if sorted(actual) != sorted(wanted):
+        raise SchemaMismatch(
+            f"Table {spec.db_table!r} has columns {sorted(actual)}, the applied definition says "
+            f"{sorted(wanted)}: nothing was changed (repair the table or the definition first)."
+        )
 
 
 def describe_steps(steps: Sequence[SchemaStep]) -> str:

@@ -943,7 +943,7 @@ def _serve(
     if not 1 <= workers <= 8:
         raise SandboxError(f"workers must be between 1 and 8, not {workers}.")
     port = _free_port()
-    env = dict(env or {})
+    env = {"DJANGO_DEBUG": "0", **(env or {})}  # visitors get no traceback (settings.py)
     if sandbox.db.backend == "sqlite" and "DATABASE_URL" not in env:
         # Several processes write to one SQLite file: wait for locks instead of failing, and
         # take the write lock when a transaction begins (Django's advice for concurrent use).

@@ -126,6 +126,21 @@ def test_jupyterlab_runs_a_chapter_and_its_migration_explorer_works(browser, jup
     assert shot.stat().st_size > 10_000
 
 
+# What admin/css/base.css gives the page when it loaded: its colour variable, and the header
+# painted with it. Without the stylesheet: no variable, a transparent header.
+STYLED = {"secondary": "#417690", "header": "rgb(65, 118, 144)", "sheet": True}
+
+
+def admin_styles(page) -> dict:
+    """The computed styles that show whether the admin's stylesheet is applied."""
+    return page.evaluate("""() => ({
+        secondary: getComputedStyle(document.documentElement).getPropertyValue("--secondary").trim(),
+        header: getComputedStyle(document.querySelector("#header")).backgroundColor,
+        sheet: [...document.styleSheets].some(s => (s.href || "").endsWith("/static/admin/css/base.css")
+                                                   && s.cssRules.length > 100),
+    })""")
+
+
 def test_dynamic_admin_served_by_gunicorn_shows_a_new_column_in_the_browser(browser):
     from helpers.sandbox import Sandbox
 
@@ -145,8 +160,9 @@ def test_dynamic_admin_served_by_gunicorn_shows_a_new_column_in_the_browser(brow
             response_model("feedback").objects.create(rating=4)
         """).check()
         server = sb.serve("admin", app="surveys.wsgi:application")
-        page = browser.new_page(viewport={"width": 1200, "height": 700})
+        page = browser.new_page(viewport={"width": 1200, "height": 700}, color_scheme="light")
         page.goto(f"{server.url}/admin/login/?next=/admin/surveys/response_feedback/")
+        assert admin_styles(page) == STYLED, "the admin's stylesheet did not load (static files not served)"
         page.fill("#id_username", "admin")
         page.fill("#id_password", "kit-browser")
         page.click("input[type=submit]")
@@ -164,6 +180,7 @@ def test_dynamic_admin_served_by_gunicorn_shows_a_new_column_in_the_browser(brow
         page.wait_for_selector("#result_list", timeout=30_000)
         after = [h.strip().lower() for h in page.locator("#result_list thead th").all_text_contents()]
         assert after[-2:] == ["rating", "email"]
+        assert admin_styles(page) == STYLED
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shot = ARTIFACTS / "dynamic-admin-new-column.png"
         page.screenshot(path=str(shot))

@@ -392,9 +392,12 @@ def test_hook_url_needs_a_token_or_staff_with_csrf(surveys):
     anonymous = Client(enforce_csrf_checks=True)
     assert anonymous.post(url).status_code == 403
     assert anonymous.post(url, headers={"X-Schema-Hook-Token": "forged"}).status_code == 403
-    assert anonymous.get(url, headers={"X-Schema-Hook-Token": da.hook_token()}).status_code == 405
-    ok = anonymous.post(url, headers={"X-Schema-Hook-Token": da.hook_token()})
+    assert anonymous.get(url, headers={"X-Schema-Hook-Token": surveys.hook_token()}).status_code == 405
+    token = surveys.hook_token()
+    ok = anonymous.post(url, headers={"X-Schema-Hook-Token": token})
     assert ok.status_code == 200 and ok.json()["refreshed"] is True
+    replay = anonymous.post(url, headers={"X-Schema-Hook-Token": token})
+    assert replay.status_code == 403 and replay.json() == {"error": "token already used"}
     staff = staff_client()
     staff.handler.enforce_csrf_checks = True
     assert staff.post(url).status_code == 403  # no CSRF token
@@ -403,6 +406,34 @@ def test_hook_url_needs_a_token_or_staff_with_csrf(surveys):
     assert staff.post(url, headers={"X-CSRFToken": token}).status_code == 200
     User.objects.filter(username="staff").update(is_staff=False)
     assert staff.post(url, headers={"X-CSRFToken": token}).status_code == 403
+
+
+def test_hook_tokens_signed_with_the_public_key_or_malformed_are_refused(surveys):
+    from django.core import signing
+
+    url = "/surveys/refresh/"
+    client = Client()
+    assert surveys.hook_key() != settings_secret_key()  # the project's own secret, not the repository's
+    public = da.hook_token()  # signed with the repository's SECRET_KEY: anyone can make it
+    malformed = [
+        public,
+        signing.dumps(["schema-hook"], key=surveys.hook_key(), salt=da.HOOK_SALT),  # a list
+        signing.dumps("schema-hook", key=surveys.hook_key(), salt=da.HOOK_SALT),
+        signing.dumps({"purpose": "schema-hook"}, key=surveys.hook_key(), salt=da.HOOK_SALT),  # no nonce
+        signing.dumps({"purpose": "schema-hook", "nonce": 5}, key=surveys.hook_key(), salt=da.HOOK_SALT),
+        signing.dumps({"purpose": "other", "nonce": "x"}, key=surveys.hook_key(), salt=da.HOOK_SALT),
+        "",
+        "a:b:c",
+    ]
+    for token in malformed:
+        assert client.post(url, headers={"X-Schema-Hook-Token": token}).status_code == 403, token
+    assert client.post(url, headers={"X-Schema-Hook-Token": surveys.hook_token()}).status_code == 200
+
+
+def settings_secret_key():
+    from django.conf import settings
+
+    return settings.SECRET_KEY
 
 
 def make_stale(surveys, spec_dict):
@@ -497,3 +528,161 @@ def test_a_real_error_is_not_masked_when_nothing_changed(rf, settings):
     middleware = _Stamped(lambda request: calls.append(1) or HttpResponse(status=500))
     assert middleware(rf.get("/")).status_code == 500
     assert calls == [1] and middleware.rebuilds == 0
+
+
+# --- apply_schema does not trust `old`; validation refuses what would break Django ---------
+
+
+def test_apply_schema_refuses_when_the_table_differs_from_old(surveys):
+    dm.apply_schema(None, SPEC)
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {qn(SPEC.db_table)} ({qn('rating')}, {qn('comment')}) VALUES (7, 'kept')")
+    renamed = dm.ModelSpec(SPEC.app_label, SPEC.name, SPEC.db_table,
+                           (dm.FieldSpec("1", "score", "integer"), SPEC.fields[1]))
+    dm.apply_schema(SPEC, renamed)  # the table has "score" now; the caller still says "rating"
+    before = (columns(SPEC.db_table), rows(SPEC.db_table), tables())
+    again = dm.ModelSpec(SPEC.app_label, SPEC.name, SPEC.db_table,
+                         (dm.FieldSpec("1", "points", "integer"), SPEC.fields[1]))
+    with pytest.raises(dm.SchemaMismatch, match="has columns .* the applied definition says"):
+        dm.apply_schema(SPEC, again)
+    moved = dm.ModelSpec(SPEC.app_label, SPEC.name, "surveys_response_moved", renamed.fields)
+    with pytest.raises(dm.SchemaMismatch, match="does not exist"):
+        dm.apply_schema(replace_table(SPEC, "surveys_response_gone"), moved)
+    with pytest.raises(dm.SchemaMismatch, match="exists already"):
+        dm.apply_schema(None, renamed)
+    assert (columns(SPEC.db_table), rows(SPEC.db_table), tables()) == before == (
+        ["id", "score", "comment"], [(1, 7, "kept")], before[2])
+    assert connection.in_atomic_block is False
+    dm.apply_schema(renamed, None)
+
+
+def replace_table(spec, table):
+    return dm.ModelSpec(spec.app_label, spec.name, table, spec.fields)
+
+
+SHADOWING = ["from_db", "save_base", "full_clean", "objects", "refresh_from_db", "validate_unique",
+             "serializable_value", "get_next_by_when", "get_color_display", "asave"]
+
+
+@pytest.mark.parametrize("name", SHADOWING)
+def test_names_shadowing_model_attributes_are_refused(surveys, name):
+    from surveys.models import Question
+
+    survey = make_survey()
+    before = (columns("surveys_response_feedback"), Question.objects.count(), surveys.current_version())
+    with pytest.raises(ValidationError, match="is reserved by Django"):
+        Question.objects.create(survey=survey, name=name, field_type="text")
+    assert (columns("surveys_response_feedback"), Question.objects.count(), surveys.current_version()) == before
+
+
+@pytest.mark.parametrize("name", ["xmin", "ctid", "tableoid", "cmax", "oid", "rowid"])
+def test_column_names_a_backend_reserves_are_refused(name):
+    spec = dm.ModelSpec("surveys", "response_x", "surveys_response_x", (dm.FieldSpec("1", name, "text"),))
+    with pytest.raises(ValidationError, match="databases reserve"):
+        dm.validate_spec(spec)
+
+
+def test_the_column_of_a_relation_cannot_be_a_field_too():
+    spec = dm.ModelSpec("surveys", "response_x", "surveys_response_x",
+                        (dm.FieldSpec("1", "who", "user"), dm.FieldSpec("2", "who_id", "integer")))
+    with pytest.raises(ValidationError, match="the column of the relation 'who'"):
+        dm.validate_spec(spec)
+
+
+@pytest.mark.parametrize("table", ["auth_user", "django_migrations", "django_content_type", "surveys_survey",
+                                   "auth_user_groups"])
+def test_tables_that_exist_are_refused(db, table):
+    spec = dm.ModelSpec("surveys", "response_x", table, (dm.FieldSpec("1", "note", "text"),))
+    with pytest.raises(ValidationError, match="belongs to another model"):
+        dm.validate_spec(spec)
+    with pytest.raises(ValidationError):
+        dm.apply_schema(None, spec)
+    assert table in tables()
+
+
+def test_a_dynamic_model_cannot_replace_a_static_one():
+    from surveys.models import Survey
+
+    for name in ("Survey", "survey", "SchemaStamp"):
+        spec = dm.ModelSpec("surveys", name, f"surveys_dyn_{name.lower()}", (dm.FieldSpec("1", "note", "text"),))
+        with pytest.raises(ValidationError, match="is a model of 'surveys' already"):
+            dm.validate_spec(spec)
+        with pytest.raises(ValidationError, match="is a model of 'surveys' already"):
+            dm.build_model(spec, validate=False)
+    assert apps.get_model("surveys", "survey") is Survey
+
+
+# --- bad input: form errors, not 500s -------------------------------------------------------
+
+
+def survey_form(name, questions=(), **extra):
+    data = {"name": name, "title": "", "questions-TOTAL_FORMS": str(len(questions)),
+            "questions-INITIAL_FORMS": "0", "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000"}
+    for i, (qname, qtype) in enumerate(questions):
+        data |= {f"questions-{i}-name": qname, f"questions-{i}-field_type": qtype,
+                 f"questions-{i}-position": str(i), f"questions-{i}-label": ""}
+    return data | extra
+
+
+@pytest.mark.parametrize(("name", "questions", "message"), [
+    ("with space", [], "is not a valid name"),
+    ("x" * 47, [], "is too long: 64 characters"),
+    ("ok", [("Full Name", "text")], "is not a valid name"),
+    ("ok", [("rating", "integer"), ("rating", "text")], "is used twice"),
+    ("ok", [("from_db", "text")], "is reserved by Django"),
+])  # fmt: skip
+def test_the_admin_answers_bad_definitions_with_form_errors(surveys, name, questions, message):
+    from surveys.models import Question, Survey
+
+    client = staff_client()
+    before = (tables(), surveys.current_version())
+    page = client.post("/admin/surveys/survey/add/", survey_form(name, questions))
+    assert page.status_code == 200
+    assert message in page.content.decode().replace("&#x27;", "'")
+    assert (Survey.objects.count(), Question.objects.count()) == (0, 0)
+    assert (tables(), surveys.current_version()) == before
+
+
+def test_a_change_the_database_refuses_is_a_message_and_the_next_request_works(surveys):
+    from surveys.models import Question
+
+    survey = make_survey()
+    surveys.response_model("feedback").objects.create(comment="some text")
+    client = staff_client()
+    comment, rating = Question.objects.get(name="comment"), Question.objects.get(name="rating")
+    data = survey_form("feedback", title="Feedback", **{
+        "questions-TOTAL_FORMS": "2", "questions-INITIAL_FORMS": "2",
+        "questions-0-id": str(rating.pk), "questions-0-survey": str(survey.pk), "questions-0-name": "rating",
+        "questions-0-field_type": "integer", "questions-0-position": "1", "questions-0-label": "",
+        "questions-1-id": str(comment.pk), "questions-1-survey": str(survey.pk), "questions-1-name": "comment",
+        "questions-1-field_type": "user", "questions-1-position": "2", "questions-1-label": "",
+    })
+    page = client.post(f"/admin/surveys/survey/{survey.pk}/change/", data, follow=True)
+    assert page.status_code == 200
+    assert "The database refused this change; nothing was saved" in page.content.decode()
+    assert connection.in_atomic_block is False
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            assert cursor.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert Question.objects.get(name="comment").field_type == "text"
+    assert rows("surveys_response_feedback") == [(1, None, "some text")]
+    assert client.get("/admin/surveys/response_feedback/").status_code == 200
+    assert Question.objects.create(survey=survey, name="email", field_type="email", position=3).pk
+
+
+@pytest.mark.parametrize(("data", "field", "message"), [
+    ({"rating": "abc"}, "rating", "Enter a whole number."),
+    ({"rating": "1" * 20}, "rating", "less than or equal to"),
+    ({"comment": "x" * 5000}, "comment", "at most 200 characters (it has 5000)"),
+    ({"notes": "x" * 5000}, "notes", "at most 4000 characters (it has 5000)"),
+])  # fmt: skip
+def test_the_submit_view_answers_bad_values_with_errors(surveys, data, field, message):
+    make_survey(questions=(("rating", "integer"), ("comment", "text"), ("notes", "long_text")))
+    model = surveys.response_model("feedback")
+    page = Client().post("/surveys/feedback/submit/", data)
+    assert page.status_code == 400
+    assert message in page.json()["errors"][field][0]
+    assert model.objects.count() == 0
+    ok = Client().post("/surveys/feedback/submit/", {"rating": "5", "comment": "fine"})
+    assert ok.status_code == 201 and model.objects.get().rating == 5

@@ -15,6 +15,7 @@ an app of ``KIT_APPS`` whose folder is not next to ``manage.py`` is simply
 not installed.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -23,7 +24,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 # A development-only key: this project never runs outside the kit.
 SECRET_KEY = "django-insecure-teaching-kit-not-for-production"
-DEBUG = True
+# On for manage.py in the notebooks (a learner reads its errors); the kit's gunicorn servers
+# run with DJANGO_DEBUG=0: a visitor's bad input gets a plain error page, never a traceback
+# with this machine's paths (errors are still logged: see LOGGING).
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") != "0"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 
 # The kit's apps. A chapter's sandbox copies only some of them; those present are installed.
@@ -57,6 +61,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's styles) served by the application itself, as real
+    # deployments do with gunicorn; from the apps' folders, no collectstatic needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -91,12 +98,34 @@ DATABASES = {
     )
 }
 
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes write (gunicorn workers, a shell changing the schema): wait for a
+    # lock instead of failing at once, and take the write lock at BEGIN, so that a
+    # transaction that read cannot be refused the lock later (SQLite's deadlock rule).
+    # Options given in DATABASE_URL win.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                                       **DATABASES["default"].get("OPTIONS", {})}
+
 AUTH_PASSWORD_VALIDATORS = []
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Static files (the admin's styles) served by WhiteNoise from the apps' folders: no
+# collectstatic needed in a throwaway copy of the project.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+if not DEBUG:
+    # Django logs to the console only with DEBUG on: keep server errors in gunicorn's log.
+    LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {"stderr": {"class": "logging.StreamHandler"}},
+        "loggers": {"django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False}},
+    }
 
 STATIC_URL = "static/"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

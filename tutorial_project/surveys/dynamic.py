@@ -14,12 +14,14 @@ reusable helpers:
 """
 
 import contextvars
+import secrets
 
 from django.contrib import admin
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
+from helpers import dynamic_admin
 from helpers.dynamic_admin import (
     ensure_permissions,
     refresh_admin,
@@ -31,6 +33,7 @@ from helpers.dynamic_models import (
     FieldSpec,
     ModelSpec,
     apply_schema,
+    isolated_model,
     validate_spec,
 )
 
@@ -89,6 +92,22 @@ def current_version(*, lock=False):
     return row[0] if row else 0
 
 
+def lock_stamp():
+    """Hold the stamp row until the transaction ends: schema changes happen one at a time.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` waits for every transaction holding the row (a
+    change, or a request holding it FOR SHARE) and, in READ COMMITTED, every later statement
+    of this transaction sees what they committed. SQLite: the project's transactions take
+    the write lock at ``BEGIN`` (``transaction_mode = "IMMEDIATE"``), so a second change
+    waits at its ``BEGIN`` already; the query only makes sure the row exists.
+    """
+    from .models import SchemaStamp
+
+    if not SchemaStamp.objects.select_for_update().filter(name=STAMP).exists():
+        SchemaStamp.objects.bulk_create([SchemaStamp(name=STAMP, version=0)], ignore_conflicts=True)
+        SchemaStamp.objects.select_for_update().filter(name=STAMP).exists()
+
+
 def bump_version():
     from .models import SchemaStamp
 
@@ -98,6 +117,34 @@ def bump_version():
 
 def loaded_version():
     return _loaded["version"]
+
+
+# --- the hook URL's secret -------------------------------------------------------------
+
+
+def hook_key():
+    """The secret hook tokens are signed with: random, made once per database (per sandbox)."""
+    from .models import HookSecret
+
+    secret, _ = HookSecret.objects.get_or_create(name=STAMP, defaults={"key": secrets.token_urlsafe(48)})
+    return secret.key
+
+
+def hook_token():
+    """A single-use token for this project's hook URL (``X-Schema-Hook-Token`` header)."""
+    return dynamic_admin.hook_token(key=hook_key())
+
+
+def redeem_hook_nonce(nonce):
+    """Record a token's nonce; False if some process used it already."""
+    from .models import HookNonce
+
+    try:
+        with transaction.atomic():
+            HookNonce.objects.create(nonce=nonce)
+    except IntegrityError:
+        return False
+    return True
 
 
 # --- this process ----------------------------------------------------------------------
@@ -150,20 +197,23 @@ def sync_survey(survey_id):
     """Bring a survey's table to its definition (inside the current schema transaction)."""
     from .models import Survey
 
+    # The lock first, then read: a definition read before it could be one that a concurrent
+    # change is about to replace (its column would then be missing from applied_spec).
+    lock_stamp()
     survey = Survey.objects.get(pk=survey_id)
     old, new = applied(survey), spec_for(survey)
     if old == new:
         return []
-    # The stamp first: on PostgreSQL this waits for requests holding it (FOR SHARE) to end,
-    # and makes new ones wait until this transaction commits.
+    # The stamp moves: on PostgreSQL requests holding it (FOR SHARE) have ended, and new ones
+    # wait until this transaction commits.
     bump_version()
-    steps = apply_schema(old, new)
+    steps = apply_schema(old, new)  # checks old against the table's real columns first
     Survey.objects.filter(pk=survey_id).update(applied_spec=new.to_dict())
-    model = cache.get(new)
     if old is not None and old.model_name != new.model_name:
         rename_permissions(APP_LABEL, old.model_name, new.model_name)
-        cache.discard(APP_LABEL, old.model_name)
-    ensure_permissions([model])
+    # A throwaway class for the permissions: this process's classes change on commit only
+    # (refresh), so a change that rolls back leaves them as they were.
+    ensure_permissions([isolated_model(new)])
     transaction.on_commit(refresh)
     return steps
 
@@ -179,6 +229,7 @@ def _question_changed(sender, instance, **kwargs):
 
 
 def _survey_deleting(sender, instance, **kwargs):
+    lock_stamp()  # before reading what the table is
     instance.refresh_from_db(fields=["applied_spec"])  # the table as it is, not a stale copy
     _deleting.set(_deleting.get() | {instance.pk})
 
@@ -205,4 +256,7 @@ def connect_signals():
     post_delete.connect(_survey_deleted, sender=Survey, dispatch_uid="surveys.survey_deleted")
 
 
-__all__ = ["cache", "current_version", "loaded_version", "refresh", "spec_for", "sync_survey"]
+__all__ = [
+    "cache", "current_version", "hook_key", "hook_token", "loaded_version", "redeem_hook_nonce",
+    "refresh", "spec_for", "sync_survey",
+]  # fmt: skip

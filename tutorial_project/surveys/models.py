@@ -4,6 +4,7 @@ The response models themselves are not here: ``surveys.dynamic`` builds one
 per survey, at run time, from these rows.
 """
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from helpers.dynamic_models import FIELD_TYPES, schema_change
@@ -34,6 +35,15 @@ class Survey(models.Model):
         with schema_change():
             return super().delete(*args, **kwargs)
 
+    def clean(self):
+        """Refuse a name that would make a bad model or table (a form error, not a 500)."""
+        from .dynamic import spec_for, validate_spec
+
+        try:
+            validate_spec(spec_for(self, questions=[]))
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.messages}) from None
+
 
 class Question(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
@@ -57,6 +67,17 @@ class Question(models.Model):
         with schema_change():
             return super().delete(*args, **kwargs)
 
+    def clean(self):
+        """Refuse a bad column name or type (a form error, not a 500)."""
+        from helpers.dynamic_models import FieldSpec, ModelSpec, validate_spec
+
+        spec = ModelSpec("surveys", "response_check", "surveys_response_check",
+                         (FieldSpec("1", self.name, self.field_type, self.required, self.label),))
+        try:
+            validate_spec(spec)
+        except ValidationError as exc:
+            raise ValidationError({"name": exc.messages}) from None
+
 
 class SchemaStamp(models.Model):
     """One row per family of dynamic models: its version, bumped by every schema change."""
@@ -66,3 +87,23 @@ class SchemaStamp(models.Model):
 
     def __str__(self):
         return f"{self.name} v{self.version}"
+
+
+class HookSecret(models.Model):
+    """The secret hook tokens are signed with: made by this project's database, not the repository."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    key = models.CharField(max_length=100)
+
+    def __str__(self):
+        return self.name
+
+
+class HookNonce(models.Model):
+    """The nonce of every hook token used: a token works once, in every process."""
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.nonce

@@ -8,7 +8,8 @@ app_name = "surveys"
 urlpatterns = [
     path(
         "refresh/",
-        SchemaHookView.as_view(rebuild=dynamic.refresh, loaded_version=dynamic.loaded_version),
+        SchemaHookView.as_view(rebuild=dynamic.refresh, loaded_version=dynamic.loaded_version,
+                              key=dynamic.hook_key, redeem=dynamic.redeem_hook_nonce),
         name="refresh",
     ),
     path("status/", views.status, name="status"),

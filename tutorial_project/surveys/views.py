@@ -1,5 +1,6 @@
 import os
 
+from django.forms import modelform_factory
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -25,6 +26,12 @@ def submit(request, name):
     model = dynamic.response_model(name)
     if model is None:
         raise Http404(f"No survey {name!r} in this process")
-    fields = {f.name for f in model._meta.concrete_fields} - {"id"}
-    row = model.objects.create(**{k: v for k, v in request.POST.items() if k in fields})
+    # A ModelForm: every value checked by its field (a number, its range, a length limit)
+    # and refused with the reason, as a 400; optional fields not sent keep their defaults.
+    fields = [f.name for f in model._meta.concrete_fields
+              if f.name != "id" and (f.name in request.POST or not f.blank)]
+    form = modelform_factory(model, fields=fields)(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    row = form.save()
     return JsonResponse({"id": row.pk}, status=201)
