@@ -224,10 +224,14 @@ class ChapterRun:
     def _prefix(self) -> None:
         self._new_client()
         pg = postgres_available()
-        for cell in self.prefix:
-            if "postgresql" in _tags(cell) and not pg:
-                continue  # as the suite does: skipped without a server
-            self.run(cell.source, allow_errors="raises-exception" in _tags(cell))
+        try:
+            for cell in self.prefix:
+                if "postgresql" in _tags(cell) and not pg:
+                    continue  # as the suite does: skipped without a server
+                self.run(cell.source, allow_errors="raises-exception" in _tags(cell))
+        except BaseException:
+            self.close()  # never answer from a notebook that stopped half-way
+            raise
         self.run(KERNEL_HELPERS)
         probe = self.run("__exercise_state = __exercise_snapshot()\nprint(__exercise_state is not None)")
         self.snapshot = _stream_text(probe).strip().endswith("True") and not FRESH_KERNELS
