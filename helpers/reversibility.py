@@ -176,7 +176,7 @@ class Finding:
         )
         if self.violations is not None:
             if self.violations:
-                text += f"; {self.violations} row{'s' if self.violations != 1 else ''} violate it"
+                text += f"; {self.violations} {'rows violate' if self.violations != 1 else 'row violates'} it"
                 text += f" (e.g. {self.example})" if self.example else ""
             else:
                 text += "; no row violates it: fine"
