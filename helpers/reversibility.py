@@ -624,6 +624,7 @@ def check_reversible(
                 if count_rows and found and any(check for *_, check in found):
                     after_states[(key[0], key[1], index)] = state.clone()
 
+    sqlite = using is not None and database_connection(using).vendor == "sqlite"
     findings = []
     checked = 0
     for migration in backwards:
@@ -644,6 +645,8 @@ def check_reversible(
                 after = after_states.get((migration.app_label, migration.name, position))
                 if after is not None and check is not None and using is not None:
                     finding = _counted(finding, after.apps, using)
+                elif check is not None and not check.enforced_on_sqlite and sqlite:
+                    finding = _replace(finding, fine=True, note="SQLite does not enforce it")
                 findings.append(finding)
     return ReversibilityReport(
         target_text,
