@@ -29,14 +29,18 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from django.core.management import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.utils.connection import ConnectionDoesNotExist
 
 __all__ = [
     "MigrationPlan",
     "MigrationStatus",
     "PlanStep",
+    "ReplacedTargetError",
     "conflicts",
+    "database_connection",
     "history_problems",
     "leaf_nodes",
     "load_executor",
@@ -114,8 +118,18 @@ def load_executor(using: str | None = DEFAULT_DB_ALIAS) -> MigrationExecutor:
     ``using=None`` reads no database at all: every migration counts as
     unapplied. Building it runs no migration and creates no table.
     """
-    connection = connections[using] if using is not None else None
-    return MigrationExecutor(connection)
+    return MigrationExecutor(database_connection(using) if using is not None else None)
+
+
+def database_connection(using: str) -> BaseDatabaseWrapper:
+    """The connection of alias ``using``; :class:`CommandError` naming the aliases when unknown."""
+    try:
+        return connections[using]
+    except ConnectionDoesNotExist:
+        raise CommandError(
+            f"Unknown database alias {using!r}. The aliases of this project: "
+            f"{', '.join(sorted(connections.settings))}."
+        ) from None
 
 
 def _migrated_apps(loader: MigrationLoader) -> list[str]:
@@ -167,7 +181,38 @@ def resolve_target(loader: MigrationLoader, app_label: str, migration_name: str)
     if target not in loader.graph.nodes and target in loader.replacements:
         # A partially applied squashed migration is not in the graph: use its last replaced one.
         target = loader.replacements[target].replaces[-1]
+    if target not in loader.graph.nodes and target in loader.applied_migrations and loader.replace_migrations:
+        # What Django's executor does for an applied migration replaced by a squash: plan on
+        # the graph without replacements (keeping the applied set, assumed or recorded).
+        applied = dict(loader.applied_migrations)
+        loader.replace_migrations = False
+        loader.build_graph()
+        loader.applied_migrations = applied
+    if target not in loader.graph.nodes:
+        raise _replaced_error(loader, target)
     return target
+
+
+class ReplacedTargetError(CommandError):
+    """The target migration is replaced by a squashed migration, so it is not a node of the graph."""
+
+
+def _replaced_error(loader: MigrationLoader, target: Key) -> CommandError:
+    squashed = sorted(
+        key for key, migration in loader.replacements.items()
+        if tuple(target) in {tuple(r) for r in migration.replaces} and key in loader.graph.nodes
+    )  # fmt: skip
+    if not squashed:
+        return CommandError(f"Migration {target[0]}.{target[1]} is not in the migration graph.")
+    app, name = squashed[0]
+    replaced = loader.replacements[squashed[0]].replaces
+    first, last = replaced[0], replaced[-1]
+    return ReplacedTargetError(
+        f"Migration {target[0]}.{target[1]} is replaced by the squashed migration {app}.{name} "
+        f"(which replaces {first[0]}.{first[1]} to {last[0]}.{last[1]}) and is not applied, so "
+        f"migrate cannot stop at it (Django stops with NodeNotFoundError). Use '{app} {name}' "
+        f"(everything it replaces) or a target outside it (such as '{app} zero')."
+    )
 
 
 def _in_run_order(operations: list, backwards: bool) -> list:
@@ -205,7 +250,14 @@ def prepared_executor(
     if found:
         raise _conflict_error(found)
     if assume_all_applied:
-        loader.applied_migrations = {key: loader.graph.nodes[key] for key in loader.graph.nodes}
+        # What a fully migrated database records: every node, and what each applied squash replaces.
+        applied = {key: loader.graph.nodes[key] for key in loader.graph.nodes}
+        for key, squashed in loader.replacements.items():
+            if key in applied:
+                for replaced in squashed.replaces:
+                    if tuple(replaced) in loader.disk_migrations:
+                        applied[tuple(replaced)] = loader.disk_migrations[tuple(replaced)]
+        loader.applied_migrations = applied
     return executor
 
 

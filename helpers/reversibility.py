@@ -3,8 +3,8 @@
 ``migrate books 0002`` unapplies migrations by running each operation's
 ``database_backwards``. Some operations cannot do that, and Django only finds
 out when it gets there, possibly in production during a rollback. This module
-walks the backwards plan and reports every such operation, statically (no
-migration is run):
+walks the backwards plan and reports every such operation (no migration is
+run). The kinds:
 
 ``runsql-without-reverse``
     ``RunSQL`` with no ``reverse_sql``: Django raises ``IrreversibleError``.
@@ -22,41 +22,88 @@ migration is run):
     rows: ``RemoveField`` of a NOT NULL field with no default (re-adding the
     column needs a value for every existing row), or of a unique field whose
     re-added column would get one shared default value for every row (fails
-    from two rows on). An empty table reverses fine, so a rehearsal on an
-    empty test database does not catch it.
+    from two rows on).
+``re-imposes``
+    the reversal puts back a constraint that the forward step relaxed, and
+    fails as soon as one row uses the relaxation: a unique field,
+    ``unique_together`` or ``UniqueConstraint``; NOT NULL without a default;
+    a shorter ``max_length`` (or ``TextField`` back to ``CharField``); a
+    narrower integer type; a ``CheckConstraint``; a foreign key.
+``data-lost``
+    a warning, never blocking: reversing ``DeleteModel`` brings the table
+    back *empty*. The rollback runs; the rows deleted forwards do not return.
 
-Every kind is a *blocking* finding: :attr:`ReversibilityReport.ok` is False
-and the ``check_reversible`` command exits with status 1. Passing
-``data_dependent_ok=True`` (``--data-dependent-ok``) reports ``fails-with-rows``
-findings as warnings that do not fail the check.
+``fails-with-rows`` and ``re-imposes`` are *data-dependent*: whether the
+rollback fails depends on the rows. Statically (the default) they block the
+check, unless ``data_dependent_ok=True`` (``--data-dependent-ok``) turns them
+into warnings. With ``assume_all_applied=False`` (``--applied``) the check
+reads the real database and counts, for each of them, the rows that would
+violate the re-imposed constraint, with one example. A finding no row violates
+is reported as fine and does not block. The count is backend-aware: SQLite
+does not enforce ``max_length``, so a longer value is reported (it would fail
+on PostgreSQL) but does not block on SQLite. The rows counted are the rows as
+they are now; a ``RunPython`` reversal earlier in the same plan that changes
+them is not simulated (``rehearse_migrate`` runs the plan for real on a copy).
+
+Operations that declare their own reversal are trusted: an operation whose
+class sets ``reversal_keeps_rows = True``, or a subclass of a Django operation
+that overrides ``database_backwards`` (e.g. the kit's ``RemoveMovedField``,
+which re-adds the column nullable, copies the values back and only then
+restores NOT NULL). Django's rules for the base operation do not describe
+their reversal, so they get no data-dependent finding.
 
 By default the plan assumes every migration on disk is applied (the state of
 a fully deployed database), so the check needs no migrated database and gives
 the same answer in CI as in production. ``assume_all_applied=False`` uses the
-database's ``django_migrations`` records instead.
+database's ``django_migrations`` records instead (and counts rows).
 
 Only Django is imported (and the sibling :mod:`migration_plan` module).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
+from django.apps.registry import Apps
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
-from django.db.migrations.operations import RemoveField, RunPython, RunSQL, SeparateDatabaseAndState
+from django.db.migrations import operations as django_operations
+from django.db.migrations.operations import (
+    AlterField,
+    AlterUniqueTogether,
+    DeleteModel,
+    RemoveConstraint,
+    RemoveField,
+    RunPython,
+    RunSQL,
+    SeparateDatabaseAndState,
+)
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
-from django.db.models import NOT_PROVIDED
+from django.db.models import (
+    NOT_PROVIDED,
+    BooleanField,
+    CheckConstraint,
+    Count,
+    ExpressionWrapper,
+    Q,
+    UniqueConstraint,
+)
+from django.db.models import Field as ModelField
+from django.db.models.functions import Length
 
-from .migration_plan import prepared_executor, resolve_target
+from .migration_plan import database_connection, prepared_executor, resolve_target
 
 __all__ = [
     "DATA_DEPENDENT",
     "KINDS",
+    "WARNING_KINDS",
     "Finding",
     "ReversibilityReport",
+    "RowCheck",
     "check_reversible",
+    "declares_own_reversal",
     "operation_findings",
 ]
 
@@ -69,8 +116,36 @@ KINDS: dict[str, str] = {
         "halfway with NotImplementedError"
     ),
     "fails-with-rows": "reversible in Django's eyes, but the reversal fails once the table has rows",
+    "re-imposes": "the reversal re-imposes a constraint the rows may violate",
+    "data-lost": "the reversal brings the table back empty: its rows are not restored",
 }
-DATA_DEPENDENT = frozenset({"fails-with-rows"})
+DATA_DEPENDENT = frozenset({"fails-with-rows", "re-imposes"})
+WARNING_KINDS = frozenset({"data-lost"})
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """What to count in the rows to know whether a data-dependent finding fails.
+
+    ``what`` is one of ``unique`` (``fields``, optional ``condition``),
+    ``not-null`` (``fields[0]``), ``max-length`` (``fields[0]``, ``limit``),
+    ``range`` (``fields[0]``, ``low``, ``high``), ``check`` (``condition``),
+    ``foreign-key`` (``fields[0]``, ``target``, ``to_field``) and ``rows``
+    (the table fails from ``limit`` rows on). The model is looked up in the
+    project state just after the operation (the state the reversal starts
+    from), where every field named here exists.
+    """
+
+    what: str
+    model: tuple[str, str]
+    fields: tuple[str, ...] = ()
+    condition: Any = None
+    limit: int = 0
+    low: int | None = None
+    high: int | None = None
+    target: str = ""
+    to_field: str = ""
+    enforced_on_sqlite: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,17 +158,31 @@ class Finding:
     operation: str  # the operation's describe()
     kind: str
     reason: str
+    violations: int | None = None  # rows that would violate it (None: not counted)
+    example: str = ""
+    fine: bool = False  # counted on the rows: the rollback does not fail on it
+    note: str = ""
+    check: RowCheck | None = field(default=None, compare=False, repr=False)
 
     @property
     def data_dependent(self) -> bool:
-        """True when the reversal fails only once the table holds rows."""
+        """True when whether the reversal fails depends on the rows."""
         return self.kind in DATA_DEPENDENT
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.app_label}.{self.migration}, operation {self.position} ({self.operation}): "
             f"[{self.kind}] {self.reason}"
         )
+        if self.violations is not None:
+            if self.violations:
+                text += f"; {self.violations} {'rows violate' if self.violations != 1 else 'row violates'} it"
+                text += f" (e.g. {self.example})" if self.example else ""
+            else:
+                text += "; no row violates it: fine"
+        if self.note:
+            text += f"; {self.note}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -110,7 +199,13 @@ class ReversibilityReport:
     @property
     def blocking(self) -> list[Finding]:
         """Findings that fail the check."""
-        return [f for f in self.findings if not (self.data_dependent_ok and f.data_dependent)]
+        return [
+            f
+            for f in self.findings
+            if not f.fine
+            and f.kind not in WARNING_KINDS
+            and not (self.data_dependent_ok and f.data_dependent)
+        ]
 
     @property
     def ok(self) -> bool:
@@ -118,7 +213,7 @@ class ReversibilityReport:
         return not self.blocking
 
     def __str__(self) -> str:
-        basis = "every migration applied" if self.assumed_all_applied else "the database's records"
+        basis = "every migration applied" if self.assumed_all_applied else "the database's records and rows"
         lines = [
             f"Backwards plan for {self.target} (assuming {basis}): {len(self.migrations)} "
             f"migration{'s' if len(self.migrations) != 1 else ''}, {self.operations_checked} "
@@ -127,20 +222,45 @@ class ReversibilityReport:
         by_migration: dict[str, list[Finding]] = {}
         for finding in self.findings:
             by_migration.setdefault(f"{finding.app_label}.{finding.migration}", []).append(finding)
+        blocking = self.blocking
         for name in self.migrations:
             for finding in by_migration.get(name, []):
-                mark = "warning" if finding not in self.blocking else "ERROR"
+                mark = "fine" if finding.fine else ("ERROR" if finding in blocking else "warning")
                 lines.append(f"  {mark}: {finding}")
         if self.ok:
-            extra = f" ({len(self.findings)} warning(s))" if self.findings else ""
+            others = [f for f in self.findings if not f.fine]
+            extra = f" ({len(others)} warning(s))" if others else ""
             lines.append(f"Every operation can be reversed{extra}.")
         else:
-            count = len(self.blocking)
+            count = len(blocking)
             lines.append(f"{count} operation{'s' if count != 1 else ''} cannot be reversed.")
         return "\n".join(lines)
 
 
-def _fails_with_rows(operation: RemoveField, app_label: str, state: ProjectState) -> str | None:
+def declares_own_reversal(operation: Operation) -> bool:
+    """True when ``operation`` reverses in its own way, so Django's rules for its base do not apply.
+
+    Either its class says so (``reversal_keeps_rows = True``) or it subclasses
+    one of Django's operations and overrides that operation's
+    ``database_backwards`` (the kit's ``RemoveMovedField`` does).
+    """
+    if getattr(operation, "reversal_keeps_rows", False):
+        return True
+    for base in type(operation).__mro__[1:]:
+        if getattr(django_operations, base.__name__, None) is base:
+            return type(operation).database_backwards is not base.database_backwards
+    return False
+
+
+def _effective_default(state_field: ModelField) -> Any:
+    if getattr(state_field, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
+        return "db_default"
+    return BaseDatabaseSchemaEditor._effective_default(state_field)
+
+
+def _fails_with_rows(
+    operation: RemoveField, app_label: str, state: ProjectState
+) -> tuple[str, RowCheck] | None:
     model_state = state.models.get((app_label, operation.model_name_lower))
     if model_state is None:
         return None
@@ -152,17 +272,200 @@ def _fails_with_rows(operation: RemoveField, app_label: str, state: ProjectState
     # What the schema editor would put in the existing rows when it re-adds the column.
     default = BaseDatabaseSchemaEditor._effective_default(removed)
     field_text = f"{operation.model_name}.{operation.name}"
+    key = (app_label, operation.model_name_lower)
     if default is None and not removed.null:
         return (
             f"{KINDS['fails-with-rows']}: re-adding NOT NULL field {field_text} with no default "
-            "leaves no value for the existing rows"
+            "leaves no value for the existing rows",
+            RowCheck("rows", key, limit=1),
         )
     if removed.unique and default is not None:
         return (
             f"{KINDS['fails-with-rows']}: re-adding unique field {field_text} gives every existing "
-            "row the same default value (fails from two rows on)"
+            "row the same default value (fails from two rows on)",
+            RowCheck("rows", key, limit=2),
         )
     return None
+
+
+_INTEGER_TYPES = (
+    "SmallIntegerField", "PositiveSmallIntegerField", "IntegerField", "PositiveIntegerField",
+    "BigIntegerField", "PositiveBigIntegerField", "SmallAutoField", "AutoField", "BigAutoField",
+)  # fmt: skip
+_INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "SmallIntegerField": (-32768, 32767),
+    "PositiveSmallIntegerField": (0, 32767),
+    "IntegerField": (-2147483648, 2147483647),
+    "PositiveIntegerField": (0, 2147483647),
+    "BigIntegerField": (-9223372036854775808, 9223372036854775807),
+    "PositiveBigIntegerField": (0, 9223372036854775807),
+    "SmallAutoField": (1, 32767),
+    "AutoField": (1, 2147483647),
+    "BigAutoField": (1, 9223372036854775807),
+}
+_TEXT_TYPES = ("CharField", "TextField", "EmailField", "SlugField", "URLField")
+
+
+def _internal_type(state_field: ModelField) -> str:
+    if state_field.is_relation:
+        return "ForeignKey"
+    return state_field.get_internal_type()
+
+
+def _relation_target(state_field: ModelField, app_label: str) -> str:
+    model = state_field.remote_field.model
+    if isinstance(model, str):
+        return model if "." in model else f"{app_label}.{model}"
+    return model._meta.label
+
+
+def _altered_field_checks(
+    operation: AlterField, app_label: str, state: ProjectState
+) -> list[tuple[str, RowCheck]]:
+    model_state = state.models.get((app_label, operation.model_name_lower))
+    if model_state is None or operation.name not in model_state.fields:
+        return []
+    old, new = model_state.fields[operation.name], operation.field
+    if old.many_to_many or new.many_to_many:
+        return []
+    key = (app_label, operation.model_name_lower)
+    name = f"{operation.model_name}.{operation.name}"
+    found: list[tuple[str, RowCheck]] = []
+    if old.unique and not old.primary_key and not new.unique:
+        found.append((f"makes {name} unique again", RowCheck("unique", key, (operation.name,))))
+    if not old.null and new.null and _effective_default(old) is None:
+        found.append(
+            (
+                f"makes {name} NOT NULL again, with no default for NULL values",
+                RowCheck("not-null", key, (operation.name,)),
+            )
+        )
+    old_type, new_type = _internal_type(old), _internal_type(new)
+    text_types = old_type in _TEXT_TYPES and new_type in _TEXT_TYPES
+    if text_types and old.max_length:  # noqa: SIM102
+        if new.max_length is None or new.max_length > old.max_length:
+            found.append(
+                (
+                    f"shortens {name} back to max_length={old.max_length}",
+                    RowCheck(
+                        "max-length", key, (operation.name,), limit=old.max_length, enforced_on_sqlite=False
+                    ),
+                )
+            )
+    if old_type in _INTEGER_RANGES and new_type in _INTEGER_RANGES:
+        low, high = _INTEGER_RANGES[old_type]
+        new_low, new_high = _INTEGER_RANGES[new_type]
+        if low > new_low or high < new_high:
+            found.append(
+                (
+                    f"narrows {name} back to {old_type} ({low}..{high})",
+                    RowCheck("range", key, (operation.name,), low=low, high=high, enforced_on_sqlite=False),
+                )
+            )
+    if old.is_relation and getattr(old, "db_constraint", True):
+        target = _relation_target(old, app_label)
+        same = (
+            new.is_relation
+            and getattr(new, "db_constraint", True)
+            and _relation_target(new, app_label).lower() == target.lower()
+        )
+        if not same:
+            found.append(
+                (
+                    f"re-adds the foreign key {name} -> {target}",
+                    RowCheck(
+                        "foreign-key",
+                        key,
+                        (operation.name,),
+                        target=target,
+                        to_field=getattr(old, "to_fields", [None])[0] or "",
+                    ),
+                )
+            )
+    return found
+
+
+def _unique_together_checks(
+    operation: AlterUniqueTogether, app_label: str, state: ProjectState
+) -> list[tuple[str, RowCheck]]:
+    model_state = state.models.get((app_label, operation.name_lower))
+    if model_state is None:
+        return []
+    old = {tuple(t) for t in model_state.options.get("unique_together", set())}
+    new = {tuple(t) for t in (operation.unique_together or set())}
+    key = (app_label, operation.name_lower)
+    return [
+        (f"re-adds unique_together {fields} on {operation.name}", RowCheck("unique", key, fields))
+        for fields in sorted(old - new)
+    ]
+
+
+def _removed_constraint_checks(
+    operation: RemoveConstraint, app_label: str, state: ProjectState
+) -> list[tuple[str, RowCheck]]:
+    model_state = state.models.get((app_label, operation.model_name_lower))
+    if model_state is None:
+        return []
+    key = (app_label, operation.model_name_lower)
+    for constraint in model_state.options.get("constraints", []):
+        if constraint.name != operation.name:
+            continue
+        if isinstance(constraint, UniqueConstraint):
+            what = f"re-adds unique constraint {constraint.name}"
+            if constraint.expressions:
+                return [(what, RowCheck("unique", key, (), condition="expressions"))]
+            return [(what, RowCheck("unique", key, tuple(constraint.fields), constraint.condition))]
+        if isinstance(constraint, CheckConstraint):
+            condition = getattr(constraint, "condition", None) or getattr(constraint, "check", None)
+            return [(f"re-adds check constraint {constraint.name}", RowCheck("check", key, (), condition))]
+    return []
+
+
+def _data_checks(
+    operation: Operation, app_label: str, state: ProjectState
+) -> list[tuple[str, str, RowCheck | None]]:
+    """``(kind, reason, row check)`` for the data-dependent findings of one operation."""
+    if declares_own_reversal(operation):
+        return []
+    if isinstance(operation, RemoveField):
+        found = _fails_with_rows(operation, app_label, state)
+        return [("fails-with-rows", found[0], found[1])] if found else []
+    if isinstance(operation, DeleteModel):
+        return [("data-lost", f"{KINDS['data-lost']} ({operation.name})", None)]
+    checks: list[tuple[str, RowCheck]] = []
+    if isinstance(operation, AlterField):
+        checks = _altered_field_checks(operation, app_label, state)
+    elif isinstance(operation, AlterUniqueTogether):
+        checks = _unique_together_checks(operation, app_label, state)
+    elif isinstance(operation, RemoveConstraint):
+        checks = _removed_constraint_checks(operation, app_label, state)
+    return [("re-imposes", f"the reversal {text}", check) for text, check in checks]
+
+
+def _findings(
+    operation: Operation, app_label: str, state: ProjectState
+) -> list[tuple[str, str, str, RowCheck | None]]:
+    if isinstance(operation, RunSQL) and operation.reverse_sql is None:
+        return [("", "runsql-without-reverse", KINDS["runsql-without-reverse"], None)]
+    if isinstance(operation, RunPython) and operation.reverse_code is None:
+        return [("", "runpython-without-reverse", KINDS["runpython-without-reverse"], None)]
+    if not operation.reversible:
+        return [("", "irreversible", KINDS["irreversible"], None)]
+    if isinstance(operation, SeparateDatabaseAndState):
+        found = []
+        inner_state = state.clone()
+        for index, inner in enumerate(operation.database_operations, 1):
+            for suffix, kind, reason, check in _findings(inner, app_label, inner_state):
+                where = f" > database_operations {index}{suffix}"
+                if kind in DATA_DEPENDENT or kind in WARNING_KINDS:
+                    found.append((where, kind, reason, check))
+                else:
+                    found.append(
+                        (where, "nested-irreversible", f"{KINDS['nested-irreversible']} ({reason})", None)
+                    )
+            inner.state_forwards(app_label, inner_state)
+        return found
+    return [("", kind, reason, check) for kind, reason, check in _data_checks(operation, app_label, state)]
 
 
 def operation_findings(
@@ -173,29 +476,91 @@ def operation_findings(
     ``state`` is the project state just before the operation runs forwards
     (the state its reversal must restore). An empty list means reversible.
     """
-    if isinstance(operation, RunSQL) and operation.reverse_sql is None:
-        return [("", "runsql-without-reverse", KINDS["runsql-without-reverse"])]
-    if isinstance(operation, RunPython) and operation.reverse_code is None:
-        return [("", "runpython-without-reverse", KINDS["runpython-without-reverse"])]
-    if not operation.reversible:
-        return [("", "irreversible", KINDS["irreversible"])]
-    if isinstance(operation, SeparateDatabaseAndState):
-        found = []
-        inner_state = state.clone()
-        for index, inner in enumerate(operation.database_operations, 1):
-            for suffix, kind, reason in operation_findings(inner, app_label, inner_state):
-                where = f" > database_operations {index}{suffix}"
-                if kind in DATA_DEPENDENT:
-                    found.append((where, kind, reason))
-                else:
-                    found.append((where, "nested-irreversible", f"{KINDS['nested-irreversible']} ({reason})"))
-            inner.state_forwards(app_label, inner_state)
-        return found
-    if isinstance(operation, RemoveField):
-        reason = _fails_with_rows(operation, app_label, state)
-        if reason:
-            return [("", "fails-with-rows", reason)]
-    return []
+    return [(suffix, kind, reason) for suffix, kind, reason, _ in _findings(operation, app_label, state)]
+
+
+def _shown(values: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+def _count(check: RowCheck, apps: Apps, using: str) -> tuple[int, str]:
+    """Rows that violate ``check``, and one example. Raises DatabaseError or LookupError."""
+    model = apps.get_model(*check.model)
+    rows = model._base_manager.using(using).order_by()
+    if check.what == "rows":
+        total = rows.count()
+        return (total if total >= check.limit else 0), (
+            f"{total} row(s) in {model._meta.db_table}" if total else ""
+        )
+    if check.what == "unique":
+        if check.condition == "expressions":
+            raise LookupError("a unique constraint on expressions is not counted")
+        if check.condition is not None:
+            rows = rows.filter(check.condition)
+        for name in check.fields:
+            rows = rows.filter(**{f"{name}__isnull": False})
+        groups = rows.values(*check.fields).annotate(_kit_n=Count("*")).filter(_kit_n__gt=1)
+        groups = groups.order_by(*check.fields)
+        total = sum(g["_kit_n"] for g in groups)
+        first = groups.first()
+        if not first:
+            return 0, ""
+        n = first.pop("_kit_n")
+        return total, f"{n} rows with {_shown(first)}"
+    name = check.fields[0] if check.fields else ""
+    if check.what == "not-null":
+        bad = rows.filter(**{f"{name}__isnull": True})
+    elif check.what == "max-length":
+        bad = rows.annotate(_kit_len=Length(name)).filter(_kit_len__gt=check.limit)
+    elif check.what == "range":
+        bad = rows.filter(Q(**{f"{name}__lt": check.low}) | Q(**{f"{name}__gt": check.high}))
+    elif check.what == "check":
+        bad = rows.annotate(_kit_ok=ExpressionWrapper(check.condition, output_field=BooleanField())).filter(
+            _kit_ok=False
+        )
+    elif check.what == "foreign-key":
+        target = apps.get_model(check.target)
+        to_field = check.to_field or target._meta.pk.name
+        column = model._meta.get_field(name).attname
+        bad = rows.filter(**{f"{column}__isnull": False}).exclude(
+            **{f"{column}__in": target._base_manager.using(using).values(to_field)}
+        )
+    else:  # pragma: no cover - every RowCheck made above has one of the kinds
+        raise LookupError(check.what)
+    total = bad.count()
+    if not total:
+        return 0, ""
+    pk = model._meta.pk.attname
+    shown = [pk, name] if name and name != pk else [pk]
+    if check.what == "foreign-key":
+        shown = [pk, model._meta.get_field(name).attname]
+    example = bad.order_by(pk).values(*shown).first() or {}
+    if check.what == "max-length" and name in example:
+        return total, f"{_shown({pk: example[pk]})}, {name} of {len(str(example[name]))} characters"
+    return total, _shown(example)
+
+
+def _counted(finding: Finding, apps: Apps, using: str) -> Finding:
+    check = finding.check
+    if check is None:
+        return finding
+    connection = connections[using]
+    try:
+        with transaction.atomic(using=using):
+            violations, example = _count(check, apps, using)
+    except (DatabaseError, LookupError, ValueError) as exc:
+        note = f"could not count the rows ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        return _replace(finding, note=note)
+    fine = violations == 0
+    note = ""
+    if violations and connection.vendor == "sqlite" and not check.enforced_on_sqlite:
+        fine = True
+        note = "SQLite does not enforce it, so the rollback runs here (it fails on PostgreSQL)"
+    return _replace(finding, violations=violations, example=example, fine=fine, note=note)
+
+
+def _replace(finding: Finding, **changes: Any) -> Finding:
+    return replace(finding, **changes)
 
 
 def check_reversible(
@@ -213,9 +578,14 @@ def check_reversible(
     * ``app_label`` and ``migration_name`` (a name, unique prefix or ``zero``):
       back to that migration, which stays applied.
 
-    Nothing is run. Unknown apps or migrations and ambiguous prefixes raise
-    :class:`CommandError` naming the candidates.
+    No migration is run. With ``assume_all_applied=False`` the plan comes
+    from the ``using`` database's records, and every data-dependent finding
+    is counted on its rows (read only). Unknown apps or migrations, ambiguous
+    prefixes, targets replaced by a squashed migration and unknown
+    ``using`` aliases raise :class:`CommandError` naming the candidates.
     """
+    if using is not None:
+        database_connection(using)  # an unknown alias fails here, before any work
     executor = prepared_executor(
         app_label, migration_name, using if not assume_all_applied else None,
         assume_all_applied=assume_all_applied,
@@ -232,9 +602,11 @@ def check_reversible(
         target_text = f"{app_label} {migration_name}"
     backwards = [m for m, is_backwards in executor.migration_plan(targets) if is_backwards]
     wanted = {(m.app_label, m.name) for m in backwards}
+    count_rows = not assume_all_applied and using is not None
 
     # One forward pass over the whole graph gives the state before every operation.
-    found_in: dict[tuple[str, str], list[tuple[Operation, list[tuple[str, str, str]]]]] = {}
+    found_in: dict[tuple[str, str], list[tuple[Operation, list[tuple[str, str, str, RowCheck | None]]]]] = {}
+    after_states: dict[tuple[str, str, int], ProjectState] = {}
     state = ProjectState(real_apps=loader.unmigrated_apps)
     seen: set[tuple[str, str]] = set()
     for leaf in sorted(loader.graph.leaf_nodes()):
@@ -243,12 +615,16 @@ def check_reversible(
                 continue
             seen.add(key)
             migration = loader.graph.nodes[key]
-            for operation in migration.operations:
+            for index, operation in enumerate(migration.operations, 1):
+                found = None
                 if key in wanted:
-                    found = operation_findings(operation, migration.app_label, state)
+                    found = _findings(operation, migration.app_label, state)
                     found_in.setdefault(key, []).append((operation, found))
                 operation.state_forwards(migration.app_label, state)
+                if count_rows and found and any(check for *_, check in found):
+                    after_states[(key[0], key[1], index)] = state.clone()
 
+    sqlite = using is not None and database_connection(using).vendor == "sqlite"
     findings = []
     checked = 0
     for migration in backwards:
@@ -256,17 +632,22 @@ def check_reversible(
         checked += len(ops)
         # Reversal runs the operations last to first; report them in that order.
         for position, (operation, found) in reversed(list(enumerate(ops, 1))):
-            for suffix, kind, reason in found:
-                findings.append(
-                    Finding(
-                        migration.app_label,
-                        migration.name,
-                        f"{position}{suffix}",
-                        operation.describe(),
-                        kind,
-                        reason,
-                    )
+            for suffix, kind, reason, check in found:
+                finding = Finding(
+                    migration.app_label,
+                    migration.name,
+                    f"{position}{suffix}",
+                    operation.describe(),
+                    kind,
+                    reason,
+                    check=check,
                 )
+                after = after_states.get((migration.app_label, migration.name, position))
+                if after is not None and check is not None and using is not None:
+                    finding = _counted(finding, after.apps, using)
+                elif check is not None and not check.enforced_on_sqlite and sqlite:
+                    finding = _replace(finding, fine=True, note="SQLite does not enforce it")
+                findings.append(finding)
     return ReversibilityReport(
         target_text,
         tuple(f"{m.app_label}.{m.name}" for m in backwards),

@@ -1,0 +1,8 @@
+"""Admin for the custom user (filer's admins autocomplete on it)."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from .models import User
+
+admin.site.register(User, UserAdmin)

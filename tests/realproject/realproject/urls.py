@@ -1,0 +1,3 @@
+"""No pages: the corpus is for migration tools."""
+
+urlpatterns: list = []
