@@ -63,6 +63,8 @@ from helpers.display import CommandResult, Diff, FileView, Table
 __all__ = ["HttpResult", "Sandbox", "SandboxError", "Server", "project_dir", "start"]
 
 SANDBOX_PREFIX = "kit-sandbox-"
+# The folder holding the ``helpers`` package this process imported.
+_HELPERS_ROOT = Path(__file__).resolve().parent.parent
 PG_DATABASE_PREFIX = "kit_sb_"
 PROJECT_PACKAGE = "mysite"
 BACKENDS = ("sqlite", "postgresql")
@@ -414,7 +416,9 @@ class Sandbox:
             COLUMNS="100",
             TZ="UTC",
         )
-        env.pop("PYTHONPATH", None)
+        # manage.py must import the same ``helpers`` package as this process (the checkout
+        # under test), not whatever copy the virtualenv or an inherited PYTHONPATH provides.
+        env["PYTHONPATH"] = str(_HELPERS_ROOT)
         if self.db.url:
             env["DATABASE_URL"] = self.db.url
         return env

@@ -243,3 +243,18 @@ def test_leftovers_of_a_killed_process_are_swept_at_next_start():
             with _pg_admin_connection(_postgres_server_url(None)) as conn:
                 rows = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
             assert rows == []
+
+
+def test_manage_py_imports_the_same_helpers_as_this_process(sandbox, tmp_path, monkeypatch):
+    # A second copy of `helpers` earlier on an inherited PYTHONPATH must not win in manage.py.
+    impostor = tmp_path / "helpers"
+    impostor.mkdir()
+    (impostor / "__init__.py").write_text("IMPOSTOR = True\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    import helpers
+
+    result = sandbox.shell("import helpers; print(helpers.__file__); print(hasattr(helpers, 'IMPOSTOR'))")
+    assert result.ok, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "False"
+    assert lines[-2] == sandbox.sanitize(str(Path(helpers.__file__).resolve()))
