@@ -314,6 +314,9 @@ class Sandbox:
             sb.run("migrate").check()
     """
 
+    #: The exception type of this sandbox's refusals (so that display code need not import us).
+    Error = SandboxError
+
     def __init__(
         self,
         apps: Sequence[str] | None = None,
@@ -1015,6 +1018,6 @@ def start(*apps: str, backend: str | None = None) -> Sandbox:
     with contextlib.suppress(Exception):
         from helpers.display import install_notebook_error_display
 
-        install_notebook_error_display(sandbox.sanitize)
+        install_notebook_error_display(sandbox.sanitize, brief=(SandboxError,))
     print(f"Sandbox ready: apps {', '.join(sandbox.apps)} on {sandbox.backend}.")
     return sandbox

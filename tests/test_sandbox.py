@@ -258,3 +258,26 @@ def test_manage_py_imports_the_same_helpers_as_this_process(sandbox, tmp_path, m
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == "False"
     assert lines[-2] == sandbox.sanitize(str(Path(helpers.__file__).resolve()))
+
+
+def test_display_does_not_import_sandbox():
+    # helpers/display.py must not import helpers/sandbox.py (which imports it): no import cycle.
+    import ast
+
+    import helpers.display as display
+
+    tree = ast.parse(Path(display.__file__).read_text())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [None])
+    }
+    assert "helpers.sandbox" not in imported
+
+
+def test_a_picture_of_an_unknown_app_is_a_sandbox_error(sandbox):
+    from helpers.display import migration_picture
+
+    with pytest.raises(SandboxError):
+        migration_picture(sandbox, "no_such_app")
