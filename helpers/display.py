@@ -225,11 +225,14 @@ def check(passed: bool, success: str, hint: str, details: Sequence[str] = ()) ->
     return Verdict(bool(passed), success if passed else hint, list(details))
 
 
-def install_notebook_error_display(sanitize: Callable[[str], str]) -> None:
+def install_notebook_error_display(
+    sanitize: Callable[[str], str], brief: tuple[type[BaseException], ...] = ()
+) -> None:
     """In IPython, show errors with this machine's paths replaced, and kit errors briefly.
 
-    A ``SandboxError`` is a short message about a mistake in a sandbox call,
-    so it is shown without a traceback; any other exception keeps its
+    An exception of a ``brief`` type (the sandbox passes ``SandboxError``) is
+    a short message about a mistake in a sandbox call, so it is shown without
+    a traceback; any other exception keeps its
     traceback, with paths such as the sandbox folder replaced by placeholders
     so that committed notebooks are the same on every machine.
     """
@@ -238,10 +241,8 @@ def install_notebook_error_display(sanitize: Callable[[str], str]) -> None:
     shell = get_ipython()
     if shell is None:
         return
-    from helpers.sandbox import SandboxError
-
     def handler(shell: Any, etype: type, evalue: BaseException, tb: Any, tb_offset: Any = None) -> Any:
-        if issubclass(etype, SandboxError):
+        if brief and issubclass(etype, brief):
             stb = [f"{etype.__name__}: {sanitize(str(evalue))}"]
         else:
             stb = [
@@ -258,9 +259,7 @@ def _picture(sandbox: Any, command: str, apps: tuple[str, ...], kind: Any) -> An
     """Run a picture command in the sandbox (``--format json``) and rebuild its picture."""
     result = sandbox.run(command, *apps, "--format", "json")
     if not result.ok:
-        from helpers.sandbox import SandboxError
-
-        raise SandboxError(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
+        raise sandbox.Error(result.stderr.strip().splitlines()[-1] if result.stderr else repr(result))
     return kind.from_json(result.stdout)
 
 

@@ -63,6 +63,8 @@ from helpers.display import CommandResult, Diff, FileView, Table
 __all__ = ["HttpResult", "Sandbox", "SandboxError", "Server", "project_dir", "start"]
 
 SANDBOX_PREFIX = "kit-sandbox-"
+# The folder holding the ``helpers`` package this process imported.
+_HELPERS_ROOT = Path(__file__).resolve().parent.parent
 PG_DATABASE_PREFIX = "kit_sb_"
 PROJECT_PACKAGE = "mysite"
 BACKENDS = ("sqlite", "postgresql")
@@ -312,6 +314,9 @@ class Sandbox:
             sb.run("migrate").check()
     """
 
+    #: The exception type of this sandbox's refusals (so that display code need not import us).
+    Error = SandboxError
+
     def __init__(
         self,
         apps: Sequence[str] | None = None,
@@ -414,7 +419,9 @@ class Sandbox:
             COLUMNS="100",
             TZ="UTC",
         )
-        env.pop("PYTHONPATH", None)
+        # manage.py must import the same ``helpers`` package as this process (the checkout
+        # under test), not whatever copy the virtualenv or an inherited PYTHONPATH provides.
+        env["PYTHONPATH"] = str(_HELPERS_ROOT)
         if self.db.url:
             env["DATABASE_URL"] = self.db.url
         return env
@@ -1011,6 +1018,6 @@ def start(*apps: str, backend: str | None = None) -> Sandbox:
     with contextlib.suppress(Exception):
         from helpers.display import install_notebook_error_display
 
-        install_notebook_error_display(sandbox.sanitize)
+        install_notebook_error_display(sandbox.sanitize, brief=(SandboxError,))
     print(f"Sandbox ready: apps {', '.join(sandbox.apps)} on {sandbox.backend}.")
     return sandbox

@@ -243,3 +243,41 @@ def test_leftovers_of_a_killed_process_are_swept_at_next_start():
             with _pg_admin_connection(_postgres_server_url(None)) as conn:
                 rows = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
             assert rows == []
+
+
+def test_manage_py_imports_the_same_helpers_as_this_process(sandbox, tmp_path, monkeypatch):
+    # A second copy of `helpers` earlier on an inherited PYTHONPATH must not win in manage.py.
+    impostor = tmp_path / "helpers"
+    impostor.mkdir()
+    (impostor / "__init__.py").write_text("IMPOSTOR = True\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    import helpers
+
+    result = sandbox.shell("import helpers; print(helpers.__file__); print(hasattr(helpers, 'IMPOSTOR'))")
+    assert result.ok, result.output
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1] == "False"
+    assert lines[-2] == sandbox.sanitize(str(Path(helpers.__file__).resolve()))
+
+
+def test_display_does_not_import_sandbox():
+    # helpers/display.py must not import helpers/sandbox.py (which imports it): no import cycle.
+    import ast
+
+    import helpers.display as display
+
+    tree = ast.parse(Path(display.__file__).read_text())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in (node.names if isinstance(node, ast.Import) else [None])
+    }
+    assert "helpers.sandbox" not in imported
+
+
+def test_a_picture_of_an_unknown_app_is_a_sandbox_error(sandbox):
+    from helpers.display import migration_picture
+
+    with pytest.raises(SandboxError):
+        migration_picture(sandbox, "no_such_app")
