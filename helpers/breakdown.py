@@ -49,7 +49,6 @@ from typing import Any
 
 import django
 from bdmodels import migration_ops
-from bdmodels.models import BrokenDownModel
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
@@ -320,6 +319,8 @@ def _check_history(loader: MigrationLoader, app_label: str, *, applied: bool) ->
 
 
 def _broken_down_models(app_label: str, apps: Any) -> list[type[models.Model]]:
+    from bdmodels.models import BrokenDownModel  # needs the app registry: imported when it is ready
+
     app_models = list(apps.get_app_config(app_label).get_models())
     misfits = [
         m._meta.object_name
@@ -659,3 +660,24 @@ def summary(plan: BreakdownPlan, paths: Sequence[Path] | None = None) -> list[st
 def cleanup_functions_source() -> str:
     """The source of the functions the cleanup migration carries (for the chapter)."""
     return textwrap.dedent(CLEANUP_FUNCTIONS).strip() + "\n"
+
+
+def cleanup_migration_text(
+    app_label: str, name: str, dependency: str, moved: dict[str, dict[str, list[str]]]
+) -> str:
+    """The cleanup migration ``breakdown_migrations`` writes, for fields already moved.
+
+    ``moved`` maps each broken-down model to its partials and the fields moved
+    into each, e.g. ``{"Central": {"Group1": ["e", "f"]}}``. The text imports only
+    Django; its two functions are written into it.
+    """
+    removes = [
+        migrations.RemoveField(model_name=model.lower(), name=f)
+        for model, partials in moved.items()
+        for fields in partials.values()
+        for f in fields
+    ]
+    plan = BreakdownPlan(app_label, list(moved), [], [(app_label, dependency)])
+    plan.moved, plan.names = moved, (name,)
+    plan.cleanup = [_cleanup_operation(plan, removes)]
+    return plan.texts()[0]
