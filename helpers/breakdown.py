@@ -121,8 +121,8 @@ def restore_moved_columns(apps, schema_editor):
     """Backwards: re-add the moved columns, fill them from the partials, restore their definitions.
 
     Each column comes back nullable, without default, unique or index (a plain
-    ADD COLUMN, no table rebuild), is filled with one UPDATE ... FROM per
-    partial, then gets its real definition back. On SQLite that last step is one
+    ADD COLUMN, no table rebuild), is filled by one UPDATE ... FROM joining
+    every partial, then gets its real definition back. On SQLite that last step is one
     rebuild of the table: the schema editor rebuilds it from the model, whose
     fields all have their real definitions. Elsewhere each column is altered.
     """
@@ -140,16 +140,19 @@ def restore_moved_columns(apps, schema_editor):
                 if hasattr(real, "auto_now"):
                     loose[name].auto_now = loose[name].auto_now_add = False
                 schema_editor.add_field(model, loose[name])
-        for part_name, names in partials.items():
-            part = apps.get_model(APP_LABEL, part_name)
-            assignments = ", ".join(
-                f"{qn(model._meta.get_field(n).column)} = {qn('src')}.{qn(part._meta.get_field(n).column)}"
+        assignments, sources, joins = [], [], []
+        for index, (part_name, names) in enumerate(partials.items()):
+            part, src = apps.get_model(APP_LABEL, part_name), qn(f"src{index}")
+            assignments += [
+                f"{qn(model._meta.get_field(n).column)} = {src}.{qn(part._meta.get_field(n).column)}"
                 for n in names
-            )
-            schema_editor.execute(
-                f"UPDATE {table} SET {assignments} FROM {qn(part._meta.db_table)} AS {qn('src')} "
-                f"WHERE {qn('src')}.{qn(part._meta.pk.column)} = {table}.{pk}"
-            )
+            ]
+            sources.append(f"{qn(part._meta.db_table)} AS {src}")
+            joins.append(f"{src}.{qn(part._meta.pk.column)} = {table}.{pk}")
+        schema_editor.execute(  # one UPDATE ... FROM for all partials: each row rewritten once
+            f"UPDATE {table} SET {', '.join(assignments)} FROM {', '.join(sources)} "
+            f"WHERE {' AND '.join(joins)}"
+        )
         changed = [
             model._meta.get_field(name)
             for name in loose
