@@ -53,7 +53,7 @@ class Group2(models.Model):
 
 
 class Central(BrokenDownModel, Group1, Group2):
-    id = models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')
+    id = models.BigAutoField(primary_key=True)
     group1_ptr = VirtualParentLink(Group1)
     group2_ptr = VirtualParentLink(Group2)
     a = models.IntegerField()

@@ -1,56 +1,57 @@
 """Write the migrations of a model broken down with ``broken-down-models`` (``bdmodels``).
 
 The library's *Migrations* page explains that ``makemigrations`` misreads a
-broken-down model: its ``VirtualParentLink`` fields have no column, yet the
-autodetector adds them as new non-null fields (asking for a one-off default)
-and may alter the primary key. The documented fix is a manual edit into three
-migrations. :func:`write_breakdown_migrations` (and the management command
+broken-down model: its virtual fields (``VirtualParentLink``,
+``VirtualOneToOneField``) have no column, yet the autodetector adds them as
+new non-null fields (asking for a one-off default) and may alter the primary
+key. The documented fix is a manual edit into three migrations.
+:func:`write_breakdown_migrations` (and the management command
 ``breakdown_migrations``) does that edit itself:
 
-1. ``NNNN_breakdown``: the ``CreateModel`` of each new partial parent, and one
-   ``bdmodels.migration_ops.AddVirtualField`` per parent link, without a
-   default, in the order of the links in the model;
+1. ``NNNN_breakdown``: the ``CreateModel`` of each new partial parent (and of
+   each new broken-down model, without its virtual fields), one
+   ``bdmodels.migration_ops.AddVirtualField`` per virtual field, without a
+   default, in the order of the fields in the model, and, when the model's
+   ``id`` is written as the library documents (``id =
+   models.AutoField(primary_key=True)``), a state-only ``AlterField`` that
+   keeps Django's state in step with the model without touching the table;
 2. ``NNNN_breakdown_copy``: one ``bdmodels.migration_ops.CopyDataToPartial``
-   per partial (``INSERT ... SELECT``; its reverse is ``UPDATE ... FROM``);
-3. ``NNNN_breakdown_cleanup``: one :class:`RemoveMovedField` per moved field.
+   per new partial (``INSERT ... SELECT``; its reverse is ``UPDATE ... FROM``);
+3. ``NNNN_breakdown_cleanup``: the moved fields removed, as one
+   ``SeparateDatabaseAndState``: Django's ``RemoveField`` for the state, and
+   for the database a ``RunPython`` whose two functions are written into the
+   migration file itself. The reverse function re-adds the columns nullable
+   (a cheap ``ADD COLUMN``), fills them from the partials, and restores their
+   real definition (``NOT NULL``, default, index) at once: on SQLite one
+   rebuild of the table per model, whatever the number of fields. A plain
+   ``RemoveField`` (what the page moves into the cleanup) cannot be reversed
+   on a table with rows when a field is ``NOT NULL`` without a default.
 
-What this module adds to the library on Django 5.2, and why:
+Steps 2 and 3 are written only when fields move (adding virtual links to
+partials that already exist, as the library's own test app does in its
+migration 0002, needs the first migration only).
 
-* :class:`RemoveMovedField` extends Django's ``RemoveField``. A plain
-  ``RemoveField`` (what the page moves into the cleanup migration) cannot be
-  reversed on a table with rows when the field is ``NOT NULL`` without a
-  default: the column comes back empty and the database refuses. This
-  operation re-adds the column nullable, fills it from the partial's table,
-  then restores ``NOT NULL``. Generated migrations therefore import this
-  module (copy it along into your project).
-* The library's ``AddVirtualField`` is a function returning a
-  ``SeparateDatabaseAndState``, which ``MigrationWriter`` would write out
-  expanded; :class:`_AddVirtualFieldCall` only makes the written file call
-  ``bdmodels.migration_ops.AddVirtualField(...)`` as the page does.
-* On Django 5.2 the autodetector no longer turns ``id`` into a relation; the
-  ``AlterField`` on the primary key it still generates comes from an ``id``
-  that does not exactly mimic the auto-created one (``auto_created=True``,
-  ``verbose_name="ID"``). Such a change would rebuild the whole table on
-  SQLite, so it is refused with the definition to use, never written.
-
-Only Django and ``bdmodels`` are imported: copy this module into a project.
+The written files import only Django and ``bdmodels``: a project can drop the
+kit (or have a package of its own named ``helpers``) and still load its
+history. Errors are :class:`BreakdownError` (a ``ValueError``); nothing is
+written then.
 """
 
 from __future__ import annotations
 
-import copy
+import importlib.metadata
 import os
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import django
 from bdmodels import migration_ops
-from bdmodels.models import BrokenDownModel
 from django.apps import apps as global_apps
-from django.core.management.base import CommandError
-from django.db import DEFAULT_DB_ALIAS, connections, migrations, models
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, migrations, models
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations.base import Operation
@@ -58,10 +59,13 @@ from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.file_writer import write_all
+
 __all__ = [
+    "BreakdownError",
     "BreakdownPlan",
     "BreakdownQuestioner",
-    "RemoveMovedField",
+    "check_library_compatible",
     "plan_breakdown",
     "summary",
     "write_breakdown_migrations",
@@ -70,91 +74,114 @@ __all__ = [
 #: The one-off default the library's page types at the prompt; it never reaches a file.
 ONE_OFF_DEFAULT = 0
 SUFFIXES = ("breakdown", "breakdown_copy", "breakdown_cleanup")
+#: Stand-in module of the functions written into the cleanup migration itself.
+_LOCAL = "_breakdown_local_functions"
+HEADER = "# Written by breakdown_migrations. Needs only Django and broken-down-models (bdmodels).\n"
 
 
-class RemoveMovedField(migrations.RemoveField):
-    """``RemoveField`` for a field copied into a partial parent, reversible on a full table.
+class BreakdownError(ValueError):
+    """The breakdown cannot be written as asked; the message says why and what to do.
 
-    Forwards it is exactly ``RemoveField``. Backwards it re-adds the column
-    as nullable, copies the values back from the partial's table (matching
-    the partial's primary key with the model's), and then gives the column its
-    real definition (``NOT NULL`` again when it was): a plain ``RemoveField``
-    would re-add a ``NOT NULL`` column without values, which the database
-    refuses on a table with rows.
+    Nothing was written when it is raised.
     """
 
-    def __init__(self, model_name: str, name: str, part_model_name: str) -> None:
-        """Remove ``name`` from ``model_name``; its values live in ``part_model_name``."""
-        self.part_model_name = part_model_name
-        super().__init__(model_name=model_name, name=name)
 
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        """Return the arguments that rebuild this operation (for migration files)."""
-        kwargs = {"model_name": self.model_name, "name": self.name, "part_model_name": self.part_model_name}
-        return self.__class__.__name__, [], kwargs
+def check_library_compatible() -> None:
+    """Raise :class:`BreakdownError` when the installed bdmodels cannot run on this Django.
 
-    def database_backwards(
-        self,
-        app_label: str,
-        schema_editor: BaseDatabaseSchemaEditor,
-        from_state: ProjectState,
-        to_state: ProjectState,
-    ) -> None:
-        """Re-add the column, fill it from the partial's table, then restore its definition."""
-        to_model = to_state.apps.get_model(app_label, self.model_name)
-        if not self.allow_migrate_model(schema_editor.connection.alias, to_model):
-            return
-        from_model = from_state.apps.get_model(app_label, self.model_name)
-        part_model = to_state.apps.get_model(app_label, self.part_model_name)
-        real = to_model._meta.get_field(self.name)
-        loose = copy.copy(real)
-        loose.null = True
-        schema_editor.add_field(from_model, loose)
-        qn = schema_editor.quote_name
-        column = qn(real.column)
-        full_table, part_table = qn(to_model._meta.db_table), qn(part_model._meta.db_table)
-        schema_editor.execute(
-            f"UPDATE {full_table} SET {column} = (SELECT {qn('src')}.{column} "  # noqa: S608
-            f"FROM {part_table} {qn('src')} WHERE {qn('src')}.{qn(part_model._meta.pk.column)} = "
-            f"{full_table}.{qn(to_model._meta.pk.column)})"
+    broken-down-models 0.5.0 (the newest release) defines
+    ``VirtualForeignKey._check_on_delete(self)``; Django 6.0 calls it with a
+    ``databases`` argument, so every system check of a project using it ends
+    in a ``TypeError``.
+    """
+    version = importlib.metadata.version("broken-down-models")
+    numbers = tuple(int(p) for p in version.split(".")[:3] if p.isdigit())
+    if django.VERSION >= (6, 0) and numbers <= (0, 5, 0):
+        raise BreakdownError(
+            f"broken-down-models {version} does not work on Django {django.get_version()}: its "
+            "VirtualForeignKey._check_on_delete() takes no 'databases' argument, which Django 6.0 "
+            "passes (TypeError in every system check). Use Django 5.2 LTS, or a release of "
+            "broken-down-models that supports Django 6. Nothing was written."
         )
-        if not real.null:
-            schema_editor.alter_field(to_model, loose, real)
-
-    def describe(self) -> str:
-        """One line for ``migrate --plan`` and ``sqlmigrate``."""
-        return f"Remove field {self.name} from {self.model_name} (its values are in {self.part_model_name})"
 
 
-class _AddVirtualFieldCall(migrations.SeparateDatabaseAndState):
-    """The library's ``AddVirtualField`` result, written to files as a call to it.
+#: The functions of the cleanup migration, written into the file (``MOVED`` and
+#: ``APP_LABEL`` are written above them).
+CLEANUP_FUNCTIONS = '''
+def drop_moved_columns(apps, schema_editor):
+    """Forwards: drop the columns whose values now live in the partial models."""
+    for model_name, partials in MOVED.items():
+        model = apps.get_model(APP_LABEL, model_name)
+        for names in partials.values():
+            for name in names:
+                schema_editor.remove_field(model, model._meta.get_field(name))
 
-    Behaves exactly as ``bdmodels.migration_ops.AddVirtualField(...)`` (it is
-    built from it); only its ``deconstruct`` and module differ, so that
-    ``MigrationWriter`` writes ``bdmodels.migration_ops.AddVirtualField(...)``.
+
+def restore_moved_columns(apps, schema_editor):
+    """Backwards: re-add the moved columns, fill them from the partials, restore their definitions.
+
+    Each column comes back nullable, without default, unique or index (a plain
+    ADD COLUMN, no table rebuild), is filled by one UPDATE ... FROM joining
+    every partial, then gets its real definition back. On SQLite that last step is one
+    rebuild of the table: the schema editor rebuilds it from the model, whose
+    fields all have their real definitions. Elsewhere each column is altered.
     """
+    qn = schema_editor.quote_name
+    for model_name, partials in MOVED.items():
+        model = apps.get_model(APP_LABEL, model_name)
+        table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+        loose = {}
+        for names in partials.values():
+            for name in names:
+                real = model._meta.get_field(name)
+                loose[name] = copy.copy(real)
+                loose[name].null, loose[name]._unique, loose[name].db_index = True, False, False
+                loose[name].default = loose[name].db_default = NOT_PROVIDED
+                if hasattr(real, "auto_now"):
+                    loose[name].auto_now = loose[name].auto_now_add = False
+                schema_editor.add_field(model, loose[name])
+        assignments, sources, joins = [], [], []
+        for index, (part_name, names) in enumerate(partials.items()):
+            part, src = apps.get_model(APP_LABEL, part_name), qn(f"src{index}")
+            assignments += [
+                f"{qn(model._meta.get_field(n).column)} = {src}.{qn(part._meta.get_field(n).column)}"
+                for n in names
+            ]
+            sources.append(f"{qn(part._meta.db_table)} AS {src}")
+            joins.append(f"{src}.{qn(part._meta.pk.column)} = {table}.{pk}")
+        schema_editor.execute(  # one UPDATE ... FROM for all partials: each row rewritten once
+            f"UPDATE {table} SET {', '.join(assignments)} FROM {', '.join(sources)} "
+            f"WHERE {' AND '.join(joins)}"
+        )
+        changed = [
+            model._meta.get_field(name)
+            for name in loose
+            if loose[name].deconstruct()[1:] != model._meta.get_field(name).deconstruct()[1:]
+        ]
+        if schema_editor.connection.vendor == "sqlite":
+            changed = changed[:1]
+        for real in changed:
+            schema_editor.alter_field(model, loose[real.name], real)
+'''
 
-    __module__ = migration_ops.__name__
 
-    def __init__(self, *, model_name: str, name: str, field: models.Field) -> None:
-        made = migration_ops.AddVirtualField(model_name=model_name, name=name, field=field)
-        super().__init__(database_operations=made.database_operations, state_operations=made.state_operations)
-        self.model_name, self.name, self.field = model_name, name, field
+def _local_function(name: str) -> Any:
+    """A stand-in for a function written into the migration file (the writer names it)."""
 
-    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
-        return "AddVirtualField", [], {"model_name": self.model_name, "name": self.name, "field": self.field}
+    def function(apps: Any, schema_editor: Any) -> None:  # pragma: no cover - never run
+        raise NotImplementedError(name)
 
-    def describe(self) -> str:
-        return f"Add virtual field {self.name} to {self.model_name} (model state only, no column)"
+    function.__module__, function.__name__, function.__qualname__ = _LOCAL, name, name
+    return function
 
 
 class BreakdownQuestioner(NonInteractiveMigrationQuestioner):
-    """Answer ``makemigrations``' question about the new ``*_ptr`` fields as the page does.
+    """Answer ``makemigrations``' question about the new virtual fields as the page does.
 
-    The autodetector sees each ``VirtualParentLink`` as a new non-null field
-    and asks for a one-off default; the page answers ``0`` and edits it away.
-    Here the answer is given without a prompt and is dropped when the
-    ``AddField`` becomes an ``AddVirtualField``.
+    The autodetector sees each virtual field as a new non-null field and asks
+    for a one-off default; the page answers ``0`` and edits it away. Here the
+    answer is given without a prompt and is dropped when the ``AddField``
+    becomes an ``AddVirtualField``.
     """
 
     def ask_not_null_addition(self, field_name: str, model_name: str) -> Any:
@@ -164,7 +191,7 @@ class BreakdownQuestioner(NonInteractiveMigrationQuestioner):
 
 @dataclass
 class BreakdownPlan:
-    """The three migrations of a breakdown, before they are written."""
+    """The migrations of a breakdown (one to three), before they are written."""
 
     app_label: str
     models: list[str]
@@ -172,20 +199,61 @@ class BreakdownPlan:
     dependencies: list[tuple[str, str]]
     schema: list[Operation] = field(default_factory=list)
     copy: list[Operation] = field(default_factory=list)
+    #: model name -> partial name -> the fields moved there (for the cleanup's functions).
+    moved: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     cleanup: list[Operation] = field(default_factory=list)
-    names: tuple[str, str, str] = ("", "", "")
+    names: tuple[str, ...] = ()
 
     def migrations(self) -> list[migrations.Migration]:
-        """The three ``Migration`` objects, each depending on the one before."""
+        """The ``Migration`` objects (schema, then copy and cleanup if fields move), chained."""
         made = []
         previous = list(self.dependencies)
-        for name, operations in zip(self.names, (self.schema, self.copy, self.cleanup), strict=True):
+        parts = [ops for ops in (self.schema, self.copy, self.cleanup) if ops]
+        for name, operations in zip(self.names, parts, strict=True):
             migration = migrations.Migration(name, self.app_label)
             migration.dependencies = previous
             migration.operations = list(operations)
             made.append(migration)
             previous = [(self.app_label, name)]
         return made
+
+    def texts(self) -> list[str]:
+        """The source of each migration file, as it will be written."""
+        out = []
+        for migration in self.migrations():
+            text = MigrationWriter(migration, include_header=False).as_string()
+            if migration.operations is not None and migration.operations == self.cleanup:
+                text = _with_functions(text, self.app_label, self.moved)
+            out.append(HEADER + text)
+        return out
+
+
+def _with_functions(text: str, app_label: str, moved: dict[str, dict[str, list[str]]]) -> str:
+    """Write the cleanup's functions into its file, in place of the stand-in module."""
+    text = text.replace(f"import {_LOCAL}\n", "").replace(f"{_LOCAL}.", "")
+    constants = (
+        f"APP_LABEL = {app_label!r}\n"
+        "# The fields moved out of each broken-down model, per partial model.\n"
+        f"MOVED = {moved!r}\n"
+    )
+    head, sep, tail = text.partition("\n\nclass Migration(")
+    head = head.replace(
+        "from django.db import migrations",
+        "import copy\n\nfrom django.db.models import NOT_PROVIDED\nfrom django.db import migrations",
+        1,
+    )
+    return f"{head}\n\n{constants}\n{CLEANUP_FUNCTIONS}{sep}{tail}"
+
+
+def _cleanup_operation(plan: BreakdownPlan, removes: list[migrations.RemoveField]) -> Operation:
+    return migrations.SeparateDatabaseAndState(
+        database_operations=[
+            migrations.RunPython(
+                _local_function("drop_moved_columns"), _local_function("restore_moved_columns")
+            )
+        ],
+        state_operations=list(removes),
+    )
 
 
 def _virtual(field: models.Field) -> bool:
@@ -203,80 +271,124 @@ def _without_default(field: models.Field) -> models.Field:
     return field.__class__(*args, **kwargs)
 
 
-def _check_history(loader: MigrationLoader, app_label: str) -> None:
+def _add_virtual(model_name: str, name: str, field: models.Field) -> Operation:
+    """``bdmodels.migration_ops.AddVirtualField(...)``, written to files as that call."""
+    return _AddVirtualFieldCall(model_name=model_name, name=name, field=_without_default(field))
+
+
+class _AddVirtualFieldCall(migrations.SeparateDatabaseAndState):
+    """The library's ``AddVirtualField`` result, written to files as a call to it.
+
+    Behaves exactly as ``bdmodels.migration_ops.AddVirtualField(...)`` (it is
+    built from it); only its ``deconstruct`` and module differ, so that
+    ``MigrationWriter`` writes ``bdmodels.migration_ops.AddVirtualField(...)``.
+    The written file never names this class.
+    """
+
+    __module__ = migration_ops.__name__
+
+    def __init__(self, *, model_name: str, name: str, field: models.Field) -> None:
+        made = migration_ops.AddVirtualField(model_name=model_name, name=name, field=field)
+        super().__init__(database_operations=made.database_operations, state_operations=made.state_operations)
+        self.model_name, self.name, self.field = model_name, name, field
+
+    def deconstruct(self) -> tuple[str, list[Any], dict[str, Any]]:
+        return "AddVirtualField", [], {"model_name": self.model_name, "name": self.name, "field": self.field}
+
+    def describe(self) -> str:
+        return f"Add virtual field {self.name} to {self.model_name} (model state only, no column)"
+
+
+def _check_history(loader: MigrationLoader, app_label: str, *, applied: bool) -> None:
     conflicts = loader.detect_conflicts()
     if app_label in conflicts:
-        raise CommandError(
+        raise BreakdownError(
             f"Conflicting migrations in app '{app_label}': {', '.join(sorted(conflicts[app_label]))}. "
             "Merge them first (makemigrations --merge). Nothing was written."
         )
+    if not applied:
+        return
     unapplied = [
         name
         for (label, name) in loader.graph.nodes
         if label == app_label and (label, name) not in loader.applied_migrations
     ]
     if unapplied:
-        raise CommandError(
+        raise BreakdownError(
             f"App '{app_label}' has unapplied migrations: {', '.join(sorted(unapplied))}. "
             "Apply them first (migrate), so that the breakdown starts from the database's real "
             "state. Nothing was written."
         )
 
 
-def _created_in(loader: MigrationLoader, app_label: str, model_name: str) -> str | None:
-    """The migration of ``app_label`` that created ``model_name``, if any."""
-    for label, name in loader.graph.forwards_plan(loader.graph.leaf_nodes(app_label)[0]):
-        if label != app_label:
-            continue
-        for op in loader.graph.nodes[label, name].operations:
-            if isinstance(op, migrations.CreateModel) and op.name_lower == model_name.lower():
-                return name
-    return None
-
-
 def _broken_down_models(app_label: str, apps: Any) -> list[type[models.Model]]:
+    from bdmodels.models import BrokenDownModel  # needs the app registry: imported when it is ready
+
     app_models = list(apps.get_app_config(app_label).get_models())
     misfits = [
         m._meta.object_name
         for m in app_models
         if not issubclass(m, BrokenDownModel)
+        and not m._meta.proxy
         and (m._meta.parents or any(_virtual(f) for f in m._meta.local_fields))
     ]
     if misfits:
-        raise CommandError(
+        raise BreakdownError(
             f"{', '.join(misfits)} in app '{app_label}' "
             f"{'has' if len(misfits) == 1 else 'have'} parent models but "
             f"{'is' if len(misfits) == 1 else 'are'} not a broken-down model: make "
             "bdmodels.models.BrokenDownModel the first base class and link each parent with a "
             "VirtualParentLink. Nothing was written."
         )
-    found = [m for m in app_models if issubclass(m, BrokenDownModel)]
+    found = [m for m in app_models if issubclass(m, BrokenDownModel) and not m._meta.proxy]
     if not found:
-        raise CommandError(
+        raise BreakdownError(
             f"App '{app_label}' has no broken-down model (a subclass of "
             "bdmodels.models.BrokenDownModel). Nothing was written."
         )
     return found
 
 
-def plan_breakdown(app_label: str, *, using: str = DEFAULT_DB_ALIAS, apps: Any = None) -> BreakdownPlan:
-    """Work out the three breakdown migrations of ``app_label``, or refuse with ``CommandError``.
+def _loader(app_label: str, using: str, *, dry_run: bool) -> MigrationLoader:
+    if using not in settings.DATABASES:
+        raise BreakdownError(
+            f"Unknown database alias {using!r}: the project's databases are "
+            f"{', '.join(map(repr, settings.DATABASES))}. Nothing was written."
+        )
+    if dry_run:
+        # As makemigrations: the files alone say what the migrations are.
+        return MigrationLoader(None, ignore_no_migrations=True)
+    try:
+        return MigrationLoader(connections[using], ignore_no_migrations=True)
+    except DatabaseError as exc:
+        raise BreakdownError(
+            f"Writing the breakdown needs database {using!r}, to check that every migration of "
+            f"'{app_label}' is applied (the copy starts from the rows as they are), and it cannot "
+            f"be reached: {exc}. --dry-run shows the migrations without it. Nothing was written."
+        ) from exc
 
-    Refuses (nothing is written) when the app has conflicting or unapplied
-    migrations, when a model with parents is not a ``BrokenDownModel``, when
-    the migrations of the breakdown already exist, when the model's ``id`` is
-    not Django's auto-created primary key, when the parent links are not in the
-    order they were added, or when the models hold other changes too.
+
+def plan_breakdown(
+    app_label: str, *, using: str = DEFAULT_DB_ALIAS, apps: Any = None, dry_run: bool = False
+) -> BreakdownPlan:
+    """Work out the breakdown migrations of ``app_label``, or raise :class:`BreakdownError`.
+
+    Refuses (nothing is written) when the app has conflicting migrations or
+    (unless ``dry_run``, which reads no database) unapplied ones, when a model
+    with parents is not a ``BrokenDownModel``, when the models add nothing to
+    break down, when the model's primary key would change in the database, when
+    the parent links are not in the order they were added, or when the models
+    hold other changes too.
     """
     apps = apps or global_apps
     try:
         apps.get_app_config(app_label)
     except LookupError as exc:
-        raise CommandError(f"No installed app with label '{app_label}'.") from exc
-    loader = MigrationLoader(connections[using], ignore_no_migrations=True)
+        raise BreakdownError(f"No installed app with label '{app_label}'.") from exc
+    loader = _loader(app_label, using, dry_run=dry_run)
     if app_label not in loader.migrated_apps:
-        raise CommandError(f"App '{app_label}' has no migrations: make its initial migration first.")
-    _check_history(loader, app_label)
+        raise BreakdownError(f"App '{app_label}' has no migrations: make its initial migration first.")
+    _check_history(loader, app_label, applied=not dry_run)
     broken_down = _broken_down_models(app_label, apps)
 
     old_state = loader.project_state()
@@ -286,114 +398,165 @@ def plan_breakdown(app_label: str, *, using: str = DEFAULT_DB_ALIAS, apps: Any =
     generated = changes.get(app_label, [])
     operations = [op for migration in generated for op in migration.operations]
     own = {(app_label, m.name) for m in generated}
-    dependencies = sorted(
-        {dep for m in generated for dep in m.dependencies if dep not in own and dep[0] != "__setting__"}
-        | {(app_label, loader.graph.leaf_nodes(app_label)[0][1])}
-    )
+    leaf = loader.graph.leaf_nodes(app_label)[0]
+    dependencies = sorted({dep for m in generated for dep in m.dependencies if dep not in own} | {leaf})
     plan = BreakdownPlan(app_label, [m._meta.object_name for m in broken_down], [], dependencies)
 
-    links: dict[tuple[str, str], models.Field] = {}  # (model, partial) -> link field, model order
+    created = {op.name_lower: op for op in operations if isinstance(op, migrations.CreateModel)}
+    # Virtual fields the migrations must add, per model, in the model's order.
+    wanted: dict[str, list[models.Field]] = {}
     for model in broken_down:
-        state_fields = old_state.models[app_label, model._meta.model_name].fields
+        name = model._meta.model_name
+        state = old_state.models.get((app_label, name))
         seen_new = None
         for f in model._meta.local_fields:
-            if not (_virtual(f) and f.remote_field.parent_link):
+            if not _virtual(f):
                 continue
-            if f.name not in state_fields:
+            if state is None or f.name not in state.fields:
                 seen_new = seen_new or f.name
-                links[model._meta.model_name, f.remote_field.model._meta.model_name] = f
-            elif seen_new:
-                raise CommandError(
+                wanted.setdefault(name, []).append(f)
+            elif seen_new and f.remote_field.parent_link:
+                raise BreakdownError(
                     f"{model._meta.object_name}.{seen_new} comes before {f.name}, which an earlier "
                     "migration added: keep VirtualParentLink fields in the order in which they were "
                     f"added (move {seen_new} after {f.name}). Nothing was written."
                 )
-
-    created = {
-        op.name_lower: op
-        for op in operations
-        if isinstance(op, migrations.CreateModel)
-        and any(partial == op.name_lower for (_, partial) in links)
-    }
-    if not links:
-        names = [m._meta.object_name for m in broken_down]
-        where = sorted(
-            {
-                _created_in(loader, app_label, parent._meta.model_name) or "?"
-                for m in broken_down
-                for parent in m._meta.parents
-            }
-        )
-        raise CommandError(
-            f"The breakdown of {', '.join(names)} already has its migrations "
-            f"({', '.join(f'{app_label}.{w}' for w in where)}) and the models add no new partial: "
-            "nothing to write. Nothing was written."
-        )
-    missing = [partial for (_, partial) in links if partial not in created]
-    if missing:
-        raise CommandError(
-            f"Partial model(s) {', '.join(missing)} already exist in the migrations of '{app_label}': "
-            "this command only breaks out partials it creates. Nothing was written."
+    if not wanted:
+        names = ", ".join(m._meta.object_name for m in broken_down)
+        raise BreakdownError(
+            f"The models {names} of '{app_label}' add no virtual field: their breakdown already has "
+            "its migrations, or the models were not changed. Nothing was written."
         )
 
-    moved: dict[tuple[str, str], str] = {}  # (model, field) -> partial
-    for (model_name, partial), _link in links.items():
-        for fname, _ in created[partial].fields:
-            moved[model_name, fname.lower()] = created[partial].name
-    adds, removes, others = {}, [], []
+    # Fields that move: for a link to a partial created now, from an existing model.
+    moved: dict[tuple[str, str], str] = {}  # (model, field) -> partial (lower)
+    for model_name, fields in wanted.items():
+        if model_name in created:
+            continue
+        for f in fields:
+            partial = f.remote_field.model._meta.model_name
+            if not f.remote_field.parent_link or partial not in created:
+                continue
+            part_fields = [n for n, pf in created[partial].fields if not pf.primary_key]
+            state_fields = old_state.models[app_label, model_name].fields
+            missing = [n for n in part_fields if n not in state_fields]
+            if missing:
+                raise BreakdownError(
+                    f"The new partial {created[partial].name} has field(s) {', '.join(missing)}, which "
+                    f"{model_name} does not have: a partial of an existing model holds fields moved "
+                    "out of it. Nothing was written."
+                )
+            for n in part_fields:
+                moved[model_name, n.lower()] = partial
+
+    adds: dict[tuple[str, str], migrations.AddField] = {}
+    removes: list[migrations.RemoveField] = []
+    pk_state: list[Operation] = []
+    others: list[Operation] = []
     for op in operations:
-        if isinstance(op, migrations.CreateModel) and op.name_lower in created:
-            plan.schema.append(op)
-        elif isinstance(op, migrations.AddField) and (op.model_name_lower, _partial_of(op)) in links:
-            adds[op.model_name_lower, _partial_of(op)] = op
+        if isinstance(op, migrations.CreateModel):
+            plan.schema.append(_without_virtual(op, wanted.get(op.name_lower, [])))
+        elif isinstance(op, migrations.AddField) and _virtual(op.field):
+            adds[op.model_name_lower, op.name_lower] = op
         elif isinstance(op, migrations.AlterField) and _is_pk(old_state, app_label, op):
             if not _virtual(op.field):
-                raise CommandError(_pk_message(old_state, app_label, op))
-            # The page's "it really isn't": a relation on top of id. Dropped.
+                pk_state.append(_pk_state_only(old_state, app_label, op))
+            # else: the page's "it really isn't": a relation on top of id. Dropped.
         elif isinstance(op, migrations.RemoveField) and (op.model_name_lower, op.name_lower) in moved:
             removes.append(op)
         else:
             others.append(op)
     if others:
-        raise CommandError(
+        raise BreakdownError(
             f"The models of '{app_label}' hold changes besides the breakdown: {_describe(others)}. "
             "Make those in a migration of their own first (or undo them). Nothing was written."
         )
-    for key, link in links.items():
-        model_name, partial = key
-        if key not in adds:
-            raise CommandError(
-                f"makemigrations did not add {link.name} to {model_name}. Nothing was written."
+    existing_moves = _moves_into_existing(old_state, app_label, wanted, created, operations)
+    if existing_moves:
+        raise BreakdownError(existing_moves)
+    plan.schema[:0] = pk_state
+    for model_name, fields in wanted.items():
+        for f in fields:
+            if model_name not in created and (model_name, f.name) not in adds:
+                raise BreakdownError(
+                    f"makemigrations did not add {f.name} to {model_name}. Nothing was written."
+                )
+            plan.schema.append(_add_virtual(model_name, f.name, f))
+    for model_name, fields in wanted.items():
+        for f in fields:
+            partial = f.remote_field.model._meta.model_name
+            if not any(moved.get((model_name, n)) == partial for (_, n) in moved):
+                continue
+            part_name = created[partial].name
+            model_label = old_state.models[app_label, model_name].name
+            plan.copy.append(
+                migration_ops.CopyDataToPartial(full_model_name=model_label, part_model_name=part_name)
             )
-        plan.schema.append(
-            _AddVirtualFieldCall(
-                model_name=model_name, name=link.name, field=_without_default(adds[key].field)
-            )
-        )
-        plan.copy.append(
-            migration_ops.CopyDataToPartial(
-                full_model_name=old_state.models[app_label, model_name].name,
-                part_model_name=created[partial].name,
-            )
-        )
-        plan.partials.append(created[partial].name)
-        plan.cleanup.extend(
-            RemoveMovedField(model_name=op.model_name, name=op.name, part_model_name=created[partial].name)
-            for op in removes
-            if (op.model_name_lower, op.name_lower) in moved
-            and moved[op.model_name_lower, op.name_lower].lower() == partial
-        )
+            plan.partials.append(part_name)
+            plan.moved.setdefault(model_label, {})[part_name] = [
+                op.name
+                for op in removes
+                if (op.model_name_lower, op.name_lower) in moved
+                and moved[op.model_name_lower, op.name_lower] == partial
+            ]
+    if removes:
+        plan.cleanup.append(_cleanup_operation(plan, removes))
     _verify(plan, apps, app_label, loader)
-    number = MigrationAutodetector.parse_number(loader.graph.leaf_nodes(app_label)[0][1]) or 0
-    plan.names = tuple(f"{number + i + 1:04d}_{suffix}" for i, suffix in enumerate(SUFFIXES))
+    number = MigrationAutodetector.parse_number(leaf[1]) or 0
+    count = 3 if plan.copy else 1
+    plan.names = tuple(f"{number + i + 1:04d}_{suffix}" for i, suffix in enumerate(SUFFIXES[:count]))
     return plan
 
 
-def _partial_of(op: migrations.AddField) -> str | None:
-    if not (_virtual(op.field) and op.field.remote_field.parent_link):
-        return None
-    to = op.field.remote_field.model
-    return (to if isinstance(to, str) else to._meta.label_lower).rsplit(".", 1)[-1].lower()
+def _without_virtual(op: migrations.CreateModel, virtual: list[models.Field]) -> migrations.CreateModel:
+    """A ``CreateModel`` without the virtual fields (added after it) and without partial bases.
+
+    A partial as a base of the model state would make Django add a real
+    parent link column; the library's own migrations create the model plain.
+    """
+    names = {f.name for f in virtual}
+    partials = {f.remote_field.model._meta.label_lower for f in virtual if f.remote_field.parent_link}
+    bases = tuple(b for b in op.bases if not (isinstance(b, str) and b.lower() in partials)) or (
+        models.Model,
+    )
+    return migrations.CreateModel(
+        name=op.name,
+        fields=[(n, f) for n, f in op.fields if n not in names and not _virtual(f)],
+        options=op.options,
+        bases=bases,
+        managers=op.managers,
+    )
+
+
+def _moves_into_existing(
+    state: ProjectState,
+    app_label: str,
+    wanted: dict[str, list[models.Field]],
+    created: dict[str, migrations.CreateModel],
+    operations: list[Operation],
+) -> str:
+    """Why fields cannot move into partials that already exist (empty when they do not)."""
+    removed = {
+        (op.model_name_lower, op.name_lower) for op in operations if isinstance(op, migrations.RemoveField)
+    }
+    problems = []
+    for model_name, fields in wanted.items():
+        for f in fields:
+            partial = f.remote_field.model._meta.model_name
+            if not f.remote_field.parent_link or partial in created:
+                continue
+            part_state = state.models.get((app_label, partial))
+            clash = sorted(n for n in (part_state.fields if part_state else {}) if (model_name, n) in removed)
+            if clash:
+                problems.append(f"{model_name}.{', '.join(clash)} into {partial}")
+    if not problems:
+        return ""
+    return (
+        f"The models move fields into partial models that already exist ({'; '.join(problems)}): "
+        "their tables may hold rows already, so the copy cannot be written for them. Links to "
+        "existing partials are fine when no field moves; move fields into new partials. "
+        "Nothing was written."
+    )
 
 
 def _is_pk(state: ProjectState, app_label: str, op: migrations.AlterField) -> bool:
@@ -402,15 +565,23 @@ def _is_pk(state: ProjectState, app_label: str, op: migrations.AlterField) -> bo
     return bool(old is not None and old.primary_key)
 
 
-def _pk_message(state: ProjectState, app_label: str, op: migrations.AlterField) -> str:
+def _pk_state_only(state: ProjectState, app_label: str, op: migrations.AlterField) -> Operation:
+    """The pk change as a state-only ``AlterField``, when the column stays the same."""
     old = state.models[app_label, op.model_name_lower].fields[op.name]
-    _, path, args, kwargs = old.deconstruct()
-    shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in sorted(kwargs.items()))])
-    return (
-        f"The models change {op.model_name}.{op.name}, the primary key: the breakdown must not change "
-        f"it (on SQLite that rebuilds the whole table). Define it exactly as the migrations have it: "
-        f"{op.name} = {path.replace('django.db.models', 'models')}({shown}). Nothing was written."
+    new = op.field
+    same = (
+        old.get_internal_type() == new.get_internal_type()
+        and old.db_column == new.db_column
+        and new.primary_key
     )
+    if not same:
+        raise BreakdownError(
+            f"The models change the column of {op.model_name}.{op.name}, the primary key "
+            f"({old.__class__.__name__} to {new.__class__.__name__}): the breakdown must not touch "
+            f"it (that rewrites the table). Write it as {op.name} = "
+            f"models.{old.__class__.__name__}(primary_key=True). Nothing was written."
+        )
+    return migrations.SeparateDatabaseAndState(state_operations=[op])
 
 
 def _verify(plan: BreakdownPlan, apps: Any, app_label: str, loader: MigrationLoader) -> None:
@@ -424,10 +595,15 @@ def _verify(plan: BreakdownPlan, apps: Any, app_label: str, loader: MigrationLoa
     )
     leftover = [op for m in left.get(app_label, []) for op in m.operations]
     if leftover:
-        raise CommandError(
+        raise BreakdownError(
             f"After the breakdown, makemigrations would still see: {_describe(leftover)}. "
             "Nothing was written."
         )
+
+
+def migration_paths(plan: BreakdownPlan) -> list[Path]:
+    """Where the plan's migration files go."""
+    return [Path(MigrationWriter(m).path) for m in plan.migrations()]
 
 
 def write_breakdown_migrations(
@@ -437,31 +613,22 @@ def write_breakdown_migrations(
     dry_run: bool = False,
     plan: BreakdownPlan | None = None,
 ) -> tuple[BreakdownPlan, list[Path]]:
-    """Plan the breakdown of ``app_label`` and write its three migration files.
+    """Plan the breakdown of ``app_label`` and write its migration files, all or none.
 
     Returns the plan and the paths written (none with ``dry_run``). Raises
-    ``CommandError`` and writes nothing when :func:`plan_breakdown` refuses or
-    when a file of that name already exists. ``plan`` (from
-    :func:`plan_breakdown`) saves planning twice.
+    :class:`BreakdownError` when :func:`plan_breakdown` refuses, and
+    ``helpers.file_writer.WriteError`` when a file exists or cannot be written;
+    either way no file is left behind. ``plan`` (from :func:`plan_breakdown`)
+    saves planning twice.
     """
-    plan = plan or plan_breakdown(app_label, using=using)
-    writers = [MigrationWriter(m) for m in plan.migrations()]
-    paths = [Path(w.path) for w in writers]
+    plan = plan or plan_breakdown(app_label, using=using, dry_run=dry_run)
+    paths = migration_paths(plan)
     taken = [str(p) for p in paths if p.exists()]
     if taken:
-        raise CommandError(f"{', '.join(taken)} already exist(s). Nothing was written.")
+        raise BreakdownError(f"{', '.join(taken)} already exist(s). Nothing was written.")
     if dry_run:
         return plan, []
-    texts = [w.as_string() for w in writers]
-    written: list[Path] = []
-    try:
-        for path, text in zip(paths, texts, strict=True):
-            path.write_text(text, encoding="utf-8")
-            written.append(path)
-    except OSError:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
+    write_all(dict(zip(paths, plan.texts(), strict=True)))
     return plan, paths
 
 
@@ -476,9 +643,44 @@ def summary(plan: BreakdownPlan, paths: Sequence[Path] | None = None) -> list[st
         lines.append(f"  {shown}")
         for op in migration.operations:
             if isinstance(op, migration_ops.CopyDataToPartial):
-                text = f"Copy the values of {op.part_model_name} from {op.full_model_name} "
-                text += "(INSERT ... SELECT)"
+                lines.append(
+                    f"    + Copy the values of {op.part_model_name} from {op.full_model_name} "
+                    "(INSERT ... SELECT)"
+                )
+            elif isinstance(op, migrations.SeparateDatabaseAndState) and not isinstance(
+                op, _AddVirtualFieldCall
+            ):
+                for inner in op.state_operations:
+                    if isinstance(inner, migrations.RemoveField):
+                        lines.append(f"    - {inner.describe()} (its values are in the partial)")
+                    else:
+                        lines.append(f"    ~ {inner.describe()} (model state only, the column stays)")
             else:
-                text = op.describe()
-            lines.append(f"    {'+' if not isinstance(op, RemoveMovedField) else '-'} {text}")
+                lines.append(f"    + {op.describe()}")
     return lines
+
+
+def cleanup_functions_source() -> str:
+    """The source of the functions the cleanup migration carries (for the chapter)."""
+    return textwrap.dedent(CLEANUP_FUNCTIONS).strip() + "\n"
+
+
+def cleanup_migration_text(
+    app_label: str, name: str, dependency: str, moved: dict[str, dict[str, list[str]]]
+) -> str:
+    """The cleanup migration ``breakdown_migrations`` writes, for fields already moved.
+
+    ``moved`` maps each broken-down model to its partials and the fields moved
+    into each, e.g. ``{"Central": {"Group1": ["e", "f"]}}``. The text imports only
+    Django; its two functions are written into it.
+    """
+    removes = [
+        migrations.RemoveField(model_name=model.lower(), name=f)
+        for model, partials in moved.items()
+        for fields in partials.values()
+        for f in fields
+    ]
+    plan = BreakdownPlan(app_label, list(moved), [], [(app_label, dependency)])
+    plan.moved, plan.names = moved, (name,)
+    plan.cleanup = [_cleanup_operation(plan, removes)]
+    return plan.texts()[0]

@@ -80,6 +80,7 @@ THREE = [["e", "f"], ["g", "h"], ["i", "j"]]
 
 def test_three_partials_forwards_backwards_forwards(sb):
     before = checksum(sb, ORIGINAL)
+    columns_before = sb.columns("central_central").rows
     sb.write("central/models.py", models_text(THREE))
     out = sb.run("breakdown_migrations", "central").check().stdout
     assert names(sb) == ["0001_initial", "0002_breakdown", "0003_breakdown_copy", "0004_breakdown_cleanup"]
@@ -89,7 +90,8 @@ def test_three_partials_forwards_backwards_forwards(sb):
     assert "default=0, from_field" not in schema and "AlterField" not in schema
     assert schema.index("group1_ptr") < schema.index("group2_ptr") < schema.index("group3_ptr")
     assert sb.read("central/migrations/0003_breakdown_copy.py").count("CopyDataToPartial(") == 3
-    assert sb.read("central/migrations/0004_breakdown_cleanup.py").count("RemoveMovedField(") == 6
+    cleanup = sb.read("central/migrations/0004_breakdown_cleanup.py")
+    assert cleanup.count("migrations.RemoveField(") == 6 and "helpers" not in cleanup
     assert sb.run("makemigrations", "--check", "--dry-run", "central").ok
     sb.run("migrate", "central").check()
     assert sb.count("central_group3") == 5
@@ -103,6 +105,8 @@ def test_three_partials_forwards_backwards_forwards(sb):
     assert "(2, False, None, 'green')" in orm
     sb.run("migrate", "central", "0001").check()
     assert checksum(sb, ORIGINAL) == before
+    # Every column back with its definition: NOT NULL restored (nullable only h, as before).
+    assert sb.columns("central_central").rows == columns_before
     assert "central_group1" not in sb.tables().column("table")
     sb.run("migrate", "central").check()
     assert checksum(sb, joined(THREE)) == before
@@ -191,14 +195,27 @@ def test_refuses_when_the_migrations_already_exist(sb):
     sb.run("breakdown_migrations", "central").check()
     assert "has unapplied migrations: 0002_breakdown, 0003_breakdown_copy" in refused(sb)
     sb.run("migrate", "central").check()
-    assert "already has its migrations (central.0002_breakdown)" in refused(sb)
+    assert "add no virtual field: their breakdown already has its migrations" in refused(sb)
 
 
-def test_refuses_a_primary_key_that_differs_from_the_auto_created_one(sb):
+def test_the_documented_id_changes_the_state_only(sb):
+    """The library's ``id = models.<AutoField>(primary_key=True)``: state follows, table untouched."""
+    columns = sb.columns("central_central").rows
     sb.write("central/models.py", models_text(THREE, pk="models.BigAutoField(primary_key=True)"))
+    sb.run("breakdown_migrations", "central").check()
+    schema = sb.read("central/migrations/0002_breakdown.py")
+    assert "migrations.SeparateDatabaseAndState(\n            state_operations=[\n" in schema
+    assert "field=models.BigAutoField(primary_key=True, serialize=False)" in schema
+    sb.run("migrate", "central", "0002").check()
+    assert sb.columns("central_central").rows == columns
+    assert sb.run("makemigrations", "--check", "--dry-run", "central").ok
+
+
+def test_refuses_a_primary_key_whose_column_would_change(sb):
+    sb.write("central/models.py", models_text(THREE, pk="models.AutoField(primary_key=True)"))
     message = refused(sb)
-    assert "The models change central.id, the primary key" in message
-    assert PK.replace("'", "'") in message
+    assert "change the column of central.id, the primary key (BigAutoField to AutoField)" in message
+    assert "Write it as id = models.BigAutoField(primary_key=True)" in message
 
 
 def test_refuses_other_changes_mixed_with_the_breakdown(sb):
@@ -229,3 +246,44 @@ def test_dry_run_writes_nothing(sb):
     out = sb.run("breakdown_migrations", "central", "--dry-run").check().stdout
     assert "central/migrations/0002_breakdown.py (not written: dry run)" in out
     assert names(sb) == ["0001_initial"]
+
+
+UNREACHABLE = {"DATABASE_URL": "postgres://nobody@127.0.0.1:9/nosuch"}
+
+
+def test_dry_run_needs_no_database_and_writing_says_why_it_does(sb):
+    sb.write("central/models.py", models_text(THREE))
+    out = sb.run("breakdown_migrations", "central", "--dry-run", env=UNREACHABLE).check().stdout
+    assert out.count("(not written: dry run)") == 3 and "Copy the values of Group3" in out
+    result = sb.run("breakdown_migrations", "central", env=UNREACHABLE)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "Writing the breakdown needs database 'default', to check that every migration" in result.stderr
+    assert "--dry-run shows the migrations without it. Nothing was written." in result.stderr
+    assert names(sb) == ["0001_initial"]
+
+
+def test_unknown_database_alias(sb):
+    sb.write("central/models.py", models_text(THREE))
+    message = refused(sb, "--database", "nosuch")
+    assert "CommandError: Unknown database alias 'nosuch': the project's databases are 'default'. Nothing was written." in message
+
+
+def test_a_write_that_fails_for_real_leaves_no_file(sb):
+    """The third file hits the file-size limit (EFBIG) after the first two were written."""
+    sb.write("central/models.py", models_text(THREE))
+    sb.run("breakdown_migrations", "central").check()
+    sizes = [len(sb.read(f"central/migrations/{n}.py").encode()) for n in names(sb)[1:]]
+    for n in names(sb)[1:]:
+        sb.delete(f"central/migrations/{n}.py")
+    assert max(sizes[:2]) < sizes[2], sizes  # the cleanup is the largest: it fails last
+    result = sb.shell(f"""
+        import resource, signal
+        from django.core.management import call_command
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, ({max(sizes[:2]) + 10}, resource.RLIM_INFINITY))
+        call_command("breakdown_migrations", "central")
+    """)
+    assert not result.ok
+    assert "CommandError: Cannot write" in result.stderr and "0004_breakdown_cleanup.py: File too large" in result.stderr
+    folder = sb.root / "central" / "migrations"
+    assert sorted(p.name for p in folder.iterdir() if p.name != "__pycache__") == ["0001_initial.py", "__init__.py"]
