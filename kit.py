@@ -11,6 +11,10 @@
                               (# %% cells, # %% [markdown], # %% tags=["check"]), then
                               execute it; for authoring chapters as plain text
     python3 kit.py setup      only set up (.venv with requirements.txt installed)
+    python3 kit.py test --django 6.1
+                              the same passes on another supported Django, in its own venv
+                              (.venv-django6.1, made by nox: see noxfile.py); notebooks must
+                              run there (lax), their committed outputs stay those of 5.2 LTS
 
 Only the standard library is used here: this file runs with any Python 3.11+,
 creates ``.venv`` next to it, installs ``requirements.txt`` there (again only
@@ -27,6 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -39,6 +45,16 @@ STAMP = VENV / "kit-requirements.sha256"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 NOTEBOOKS = ROOT / "notebooks"
 WORKERS = os.environ.get("KIT_TEST_WORKERS", "2")
+COMPATIBILITY = ROOT / "tests" / "compatibility.json"
+
+# The Django series the helpers support (pyproject.toml: Django>=5.2,<6.2): the exact
+# release each is tested with, and the oldest Python that release runs on.
+DJANGOS: dict[str, tuple[str, tuple[int, int]]] = {
+    "5.2": ("5.2.19", (3, 11)),
+    "6.0": ("6.0.10", (3, 12)),
+    "6.1": ("6.1.3", (3, 12)),
+}
+LTS = "5.2"  # the committed notebook outputs are this series' ones
 
 
 def say(message: str) -> None:
@@ -73,6 +89,77 @@ def setup() -> None:
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.txt")], check=True, cwd=ROOT)
     STAMP.write_text(want + "\n")
+
+
+def python_version(executable: str) -> tuple[int, int] | None:
+    """The (major, minor) of a Python interpreter, or None when it does not run."""
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys, venv; print(*sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = out.stdout.split()
+    return (int(parts[0]), int(parts[1])) if out.returncode == 0 and len(parts) == 2 else None
+
+
+def pyenv_pythons() -> list[str]:
+    """Interpreters installed by pyenv (``pyenv root``/versions/*), when pyenv is present."""
+    pyenv = shutil.which("pyenv")
+    root = os.environ.get("PYENV_ROOT", "")
+    if pyenv:
+        out = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        root = out.stdout.strip() or root
+    if not root or not (Path(root) / "versions").is_dir():
+        return []
+    found = []
+    for version in sorted((Path(root) / "versions").iterdir(), reverse=True):
+        if re.fullmatch(r"3\.\d+\.\d+", version.name) and (version / "bin" / "python3").exists():
+            found.append(str(version / "bin" / "python3"))
+    return found
+
+
+def find_python(minimum: tuple[int, int]) -> str | None:
+    """A Python of at least ``minimum``: this one, one on PATH (python3.N), or one pyenv installed."""
+    candidates = [getattr(sys, "_base_executable", sys.executable), sys.executable]
+    for minor in range(minimum[1], minimum[1] + 6):
+        path = shutil.which(f"python{minimum[0]}.{minor}")
+        if path:
+            candidates.append(path)
+    candidates += pyenv_pythons()
+    for candidate in candidates:
+        version = python_version(candidate)
+        if version and version >= minimum:
+            return candidate
+    return None
+
+
+def python_for_django(series: str) -> str:
+    """The interpreter for a Django series, or exit saying which Python to install."""
+    release, minimum = DJANGOS[series]
+    found = find_python(minimum)
+    if not found:
+        sys.exit(
+            f"Django {release} needs Python {minimum[0]}.{minimum[1]} or newer, and none was found "
+            f"on PATH (python{minimum[0]}.{minimum[1]}) or through pyenv. Install one, e.g. "
+            f"`pyenv install {minimum[0]}.{minimum[1]}` or your system's python{minimum[0]}.{minimum[1]} package."
+        )
+    return found
+
+
+def requirements_for(series: str) -> str:
+    """requirements.txt with its Django pin replaced by that series' release."""
+    text = (ROOT / "requirements.txt").read_text()
+    release = DJANGOS[series][0]
+    new, count = re.subn(r"(?im)^django==\S+$", f"Django=={release}", text)
+    if count != 1:
+        sys.exit("requirements.txt must pin Django on exactly one line (Django==X.Y.Z).")
+    return new
+
+
+def django_venv(series: str) -> Path:
+    return VENV if series == LTS else ROOT / f".venv-django{series}"
 
 
 def in_venv() -> bool:
@@ -112,22 +199,27 @@ def postgres_reachable(url: str) -> tuple[bool, str]:
 # --- commands -----------------------------------------------------------------------
 
 
-def pytest_args(extra: list[str], *, strict: bool) -> list[str]:
+def pytest_args(python: str, extra: list[str], *, strict: bool, paths: list[str]) -> list[str]:
     nbval = "--nbval" if strict else "--nbval-lax"
     return [
-        str(PYTHON), "-m", "pytest",
+        python, "-m", "pytest",
         "-n", WORKERS, "--dist", "loadfile",
         nbval, "--nbval-current-env", "--nbval-cell-timeout=900",
         f"--nbval-sanitize-with={SANITIZE}",
-        "tests", "notebooks",
+        *paths,
         *extra,
     ]  # fmt: skip
 
 
-def test(extra: list[str]) -> int:
-    """Lint, then the SQLite pass (strict notebooks), then the PostgreSQL pass."""
-    say("ruff check")
-    lint = subprocess.run([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT, check=False)
+def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[str, ...] = ("tests", "notebooks"),
+           label: str = "") -> int:
+    """Lint, then the SQLite pass, then the PostgreSQL pass, with the tests of ``paths``.
+
+    ``strict`` checks notebooks against their committed outputs (the 5.2 LTS ones) on
+    SQLite; otherwise notebooks must only run without error.
+    """
+    say(f"ruff check{label}")
+    lint = subprocess.run([python, "-m", "ruff", "check", "."], cwd=ROOT, check=False)
     if lint.returncode:
         say("ruff found problems (above); fix them first.")
         return lint.returncode
@@ -140,22 +232,56 @@ def test(extra: list[str]) -> int:
     else:
         base_env.pop("KIT_POSTGRES_URL", None)
 
-    say("pass 1: SQLite (helpers' tests, notebooks strict against their committed outputs)")
-    sqlite = subprocess.run(pytest_args(extra, strict=True), cwd=ROOT, env=base_env, check=False)
+    how = "notebooks strict against their committed outputs" if strict else "notebooks must run"
+    say(f"pass 1{label}: SQLite (helpers' tests{', ' + how if 'notebooks' in paths else ''})")
+    sqlite = subprocess.run(pytest_args(python, extra, strict=strict, paths=list(paths)),
+                            cwd=ROOT, env=base_env, check=False)  # fmt: skip
 
     pg_env = {**base_env, "KIT_BACKEND": "postgresql"}
     if reachable:
         pg_env["DATABASE_URL"] = url
-        say(f"pass 2: PostgreSQL ({about}; notebooks must run without error)")
+        say(f"pass 2{label}: PostgreSQL ({about}; notebooks must run without error)")
     else:
         pg_env["KIT_POSTGRES_SKIP_REASON"] = f"no PostgreSQL server ({about})"
-        say(f"pass 2: PostgreSQL: no server ({about}); its tests are reported as skipped")
-    pg = subprocess.run(pytest_args(extra, strict=False), cwd=ROOT, env=pg_env, check=False)
+        say(f"pass 2{label}: PostgreSQL: no server ({about}); its tests are reported as skipped")
+    pg = subprocess.run(pytest_args(python, extra, strict=False, paths=list(paths)),
+                        cwd=ROOT, env=pg_env, check=False)  # fmt: skip
 
-    say(f"SQLite pass: {'passed' if sqlite.returncode == 0 else 'FAILED'}")
-    say(f"PostgreSQL pass: {'passed' if pg.returncode == 0 else 'FAILED'}"
+    say(f"SQLite pass{label}: {'passed' if sqlite.returncode == 0 else 'FAILED'}")
+    say(f"PostgreSQL pass{label}: {'passed' if pg.returncode == 0 else 'FAILED'}"
         + ("" if reachable else " (all skipped: no server)"))  # fmt: skip
     return sqlite.returncode or pg.returncode
+
+
+def nox_session(series: str, args: list[str]) -> int:
+    """Run a command of kit.py inside the nox session (and venv) of a Django series."""
+    command = [str(PYTHON), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "--reuse-venv=yes",
+               "-s", f"django-{series}", "--", *args]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def test(extra: list[str]) -> int:
+    """``kit.py test``: the 5.2 LTS passes, then the helpers' tests on every other series.
+
+    ``--django X.Y`` runs the whole suite (helpers and notebooks, both backends) on that
+    series only. ``KIT_MATRIX=0`` runs the 5.2 LTS passes only.
+    """
+    series = None
+    if "--django" in extra:
+        at = extra.index("--django")
+        if at + 1 >= len(extra) or extra[at + 1] not in DJANGOS:
+            sys.exit(f"--django takes one of {', '.join(DJANGOS)}")
+        series = extra[at + 1]
+        extra = extra[:at] + extra[at + 2:]
+    if series and series != LTS:
+        return nox_session(series, ["passes", "--lax", *extra])
+    result = passes(str(PYTHON), extra, label=f" [Django {DJANGOS[LTS][0]}]")
+    if series or os.environ.get("KIT_MATRIX", "1") == "0":
+        return result
+    for other in DJANGOS:
+        if other != LTS:
+            result = nox_session(other, ["passes", "--tests-only", *extra]) or result
+    return result
 
 
 def execute(paths: list[str]) -> int:
@@ -257,6 +383,14 @@ def lab(extra: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
+    if command == "passes":  # inside a nox session's venv (noxfile.py): no re-exec into .venv
+        os.chdir(ROOT)
+        import django
+
+        lax, tests_only = "--lax" in rest, "--tests-only" in rest
+        rest = [a for a in rest if a not in ("--lax", "--tests-only")]
+        return passes(sys.executable, rest, strict=not lax, paths=("tests",) if tests_only else ("tests", "notebooks"),
+                      label=f" [Django {django.get_version()}]")  # fmt: skip
     if command in ("help", "-h", "--help") or command not in ("lab", "test", "execute", "build", "setup"):
         print(__doc__)
         return 0 if command in ("help", "-h", "--help") else 2
