@@ -10,6 +10,10 @@
                               write a notebook from a script in the "percent" format
                               (# %% cells, # %% [markdown], # %% tags=["check"]), then
                               execute it; for authoring chapters as plain text
+    python3 kit.py canary 6.1 [--record]
+                              run every notebook on that Django against the committed outputs;
+                              one line per chapter: unchanged, changed (first differing cell)
+                              or broken; compares with (or --record writes) tests/compatibility.json
     python3 kit.py setup      only set up (.venv with requirements.txt installed)
     python3 kit.py test --django 6.1
                               the same passes on another supported Django, in its own venv
@@ -334,6 +338,112 @@ def execute(paths: list[str]) -> int:
     return 1 if failures else 0
 
 
+def _sanitizers() -> list[tuple[re.Pattern[str], str]]:
+    """The regex/replace pairs of tests/nbval_sanitize.cfg (the ones nbval applies)."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(SANITIZE, encoding="utf-8")
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def _cell_text(cell: dict, sanitizers: list[tuple[re.Pattern[str], str]]) -> str:
+    """A code cell's outputs as nbval compares them: streams, text/plain, errors; sanitized."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+        else:
+            data = out.get("data", {})
+            parts.append(data.get("text/plain", ""))
+    text = "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+    for regex, replace in sanitizers:
+        text = regex.sub(replace, text)
+    return text
+
+
+def canary_chapter(path: Path, series: str) -> tuple[str, str]:
+    """Run one notebook on this venv's Django; compare it with its committed outputs."""
+    import copy
+    import difflib
+    import json
+
+    import django
+    import nbformat
+    from nbclient import NotebookClient
+
+    chapter = path.name[:2]
+    committed = nbformat.read(path, as_version=4)
+    fresh = copy.deepcopy(committed)
+    for cell in fresh.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = NotebookClient(fresh, timeout=900, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+    try:
+        client.execute()
+    except Exception as exc:
+        return chapter, f"broken: {type(exc).__name__}: {exc}".splitlines()[0]
+    sanitizers = _sanitizers()
+    known = json.loads(COMPATIBILITY.read_text())["libraries"]
+    for number, (old, new) in enumerate(zip(committed.cells, fresh.cells, strict=True), start=1):
+        if old.cell_type != "code" or "nbval-ignore-output" in old.metadata.get("tags", []):
+            continue
+        errors = [o for o in new.outputs if o.get("output_type") == "error"]
+        if errors and not any(o.get("output_type") == "error" for o in old.outputs):
+            error = errors[0]
+            technique = next((e for e in known if f"notebooks/{path.name}" in e["tests"]
+                              and series in e["broken_on"]), None)  # fmt: skip
+            where = f"{error['ename']}: {error['evalue']}".splitlines()[0][:160]
+            if technique:
+                return chapter, (f"broken: {technique['library']} fails on Django {django.get_version()}: "
+                                 f"{error['ename']} ({technique['technique']}); cell {number}: {where}")
+            return chapter, f"broken: cell {number}: {where}"
+        a, b = _cell_text(old, sanitizers), _cell_text(new, sanitizers)
+        if a != b:
+            diff = [line for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0)
+                    if not line.startswith(("---", "+++", "@@"))]
+            shown = "\n      ".join(diff[:6]) + ("\n      ..." if len(diff) > 6 else "")
+            return chapter, f"changed: cell {number}:\n      {shown}"
+    return chapter, "unchanged"
+
+
+def canary_run(rest: list[str]) -> int:
+    """Inside a series' venv: print one line per chapter; --record writes the table."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import django
+
+    series = f"{django.VERSION[0]}.{django.VERSION[1]}"
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("KIT_BACKEND", None)
+    notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    say(f"canary: every notebook on Django {django.get_version()} against the committed (5.2 LTS) outputs")
+    results = {}
+    with ThreadPoolExecutor(max_workers=int(WORKERS)) as pool:
+        for chapter, verdict in pool.map(lambda p: canary_chapter(p, series), notebooks):
+            print(f"{chapter} {verdict}", flush=True)
+            results[chapter] = verdict.split(":", 1)[0]
+    data = json.loads(COMPATIBILITY.read_text())
+    table = data.setdefault("chapters", {})
+    if "--record" in rest:
+        for chapter, status in results.items():
+            table.setdefault(chapter, {})[series] = status
+            table[chapter].setdefault(LTS, "unchanged")
+        COMPATIBILITY.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        say(f"recorded in {COMPATIBILITY.relative_to(ROOT)}")
+        return 0
+    differ = {c: (table.get(c, {}).get(series), r) for c, r in results.items()
+              if table.get(c, {}).get(series) != r}  # fmt: skip
+    for chapter, (want, got) in sorted(differ.items()):
+        say(f"chapter {chapter} on Django {series}: the table says {want}, the canary found {got}")
+    say("canary: " + ("as the compatibility table says" if not differ else "DIFFERS from the compatibility table"))
+    return 1 if differ else 0
+
+
 def build(script: str, notebook: str) -> int:
     """Convert a percent-format script into a notebook, then execute and save it."""
     import json
@@ -391,7 +501,12 @@ def main(argv: list[str]) -> int:
         rest = [a for a in rest if a not in ("--lax", "--tests-only")]
         return passes(sys.executable, rest, strict=not lax, paths=("tests",) if tests_only else ("tests", "notebooks"),
                       label=f" [Django {django.get_version()}]")  # fmt: skip
-    if command in ("help", "-h", "--help") or command not in ("lab", "test", "execute", "build", "setup"):
+    if command == "canary-run":  # inside a nox session's venv
+        os.chdir(ROOT)
+        return canary_run(rest)
+    if command == "canary" and not in_venv() and (not rest or rest[0] not in DJANGOS):
+        sys.exit(f"usage: python3 kit.py canary {{{','.join(DJANGOS)}}} [--record]")
+    if command in ("help", "-h", "--help") or command not in ("lab", "test", "execute", "build", "setup", "canary"):
         print(__doc__)
         return 0 if command in ("help", "-h", "--help") else 2
     if not in_venv():
@@ -404,6 +519,8 @@ def main(argv: list[str]) -> int:
         return lab(rest)
     if command == "execute":
         return execute(rest)
+    if command == "canary":
+        return nox_session(rest[0], ["canary-run", *rest[1:]])
     if command == "build":
         if len(rest) != 2:
             sys.exit("usage: python3 kit.py build SCRIPT.py NOTEBOOK.ipynb")
