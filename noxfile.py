@@ -31,9 +31,8 @@ def _install(session: nox.Session, series: str) -> None:
     if stamp.exists() and stamp.read_text().strip() == want:
         return
     (location / "kit-requirements.txt").write_text(text)
-    session.run("python", "-m", "pip", "--disable-pip-version-check", "-q", "install", "--upgrade", "pip")
-    session.run("python", "-m", "pip", "--disable-pip-version-check", "-q", "install",
-                "-r", str(location / "kit-requirements.txt"))  # fmt: skip
+    session.install("--disable-pip-version-check", "-q", "--upgrade", "pip")
+    session.install("--disable-pip-version-check", "-q", "-r", str(location / "kit-requirements.txt"))
     stamp.write_text(want + "\n")
 
 

@@ -3,7 +3,8 @@
 The suite runs twice (see ``kit.py test``): on SQLite, then with
 ``KIT_BACKEND=postgresql`` on PostgreSQL. Without a server, the second pass
 marks every test skipped with the reason, so that it is never silently absent.
-Notebook cells tagged ``postgresql`` (side-by-side demonstrations that need a
+Cells tagged ``django6`` (the same file loaded by a second Django) are skipped
+likewise where kit.py has not prepared the Django 6.1 venv. Notebook cells tagged ``postgresql`` (side-by-side demonstrations that need a
 PostgreSQL server even on the SQLite pass) are skipped, with the reason, when
 no server is configured.
 """
@@ -49,6 +50,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             item.add_marker(marker)
         return
+    django6_cells = [i for i in items if "django6" in _cell_tags(i)]
+    if django6_cells:
+        from helpers.django_versions import SKIP_REASON, second_django_python
+
+        if second_django_python() is None:
+            for item in django6_cells:
+                item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
     pg_cells = [i for i in items if "postgresql" in _cell_tags(i)]
     if pg_cells and not postgres_available():
         marker = pytest.mark.skip(
