@@ -87,12 +87,30 @@ def setup() -> None:
             )
     want = requirements_digest()
     if STAMP.exists() and STAMP.read_text().strip() == want:
+        write_lab_overrides(VENV)
         return
     say("installing requirements.txt (first run only; later runs skip this)")
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.txt")], check=True, cwd=ROOT)
     STAMP.write_text(want + "\n")
+    write_lab_overrides(VENV)
+
+
+# JupyterLab's defaults for this venv: no "get notified about official Jupyter news?" prompt,
+# no update check (nothing may fetch at run time). Read from <venv>/share/jupyter/lab/settings.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def write_lab_overrides(venv_dir: Path) -> None:
+    """Write JupyterLab's settings overrides into ``venv_dir`` (when they differ)."""
+    import json
+
+    path = venv_dir / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    text = json.dumps(LAB_OVERRIDES, indent=2) + "\n"
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
 
 
 def python_version(executable: str) -> tuple[int, int] | None:
