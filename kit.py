@@ -489,7 +489,8 @@ def canary_run(rest: list[str]) -> int:
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("KIT_BACKEND", None)
     os.environ.update(PYTHON_COLORS="0", NO_COLOR="1")  # Python 3.13 colours tracebacks
-    notebooks = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    only = {a for a in rest if re.fullmatch(r"\d\d", a)}  # e.g. `kit.py canary 6.1 --record 18`
+    notebooks = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
     say(f"canary: every notebook on Django {django.get_version()} against the committed (5.2 LTS) outputs")
     results = {}
     with ThreadPoolExecutor(max_workers=int(WORKERS)) as pool:
