@@ -10,7 +10,15 @@
                               write a notebook from a script in the "percent" format
                               (# %% cells, # %% [markdown], # %% tags=["check"]), then
                               execute it; for authoring chapters as plain text
+    python3 kit.py canary 6.1 [--record]
+                              run every notebook on that Django against the committed outputs;
+                              one line per chapter: unchanged, changed (first differing cell)
+                              or broken; compares with (or --record writes) tests/compatibility.json
     python3 kit.py setup      only set up (.venv with requirements.txt installed)
+    python3 kit.py test --django 6.1
+                              the same passes on another supported Django, in its own venv
+                              (.venv-django6.1, made by nox: see noxfile.py); notebooks must
+                              run there (lax), their committed outputs stay those of 5.2 LTS
 
 Only the standard library is used here: this file runs with any Python 3.11+,
 creates ``.venv`` next to it, installs ``requirements.txt`` there (again only
@@ -27,6 +35,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -39,6 +49,16 @@ STAMP = VENV / "kit-requirements.sha256"
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
 NOTEBOOKS = ROOT / "notebooks"
 WORKERS = os.environ.get("KIT_TEST_WORKERS", "2")
+COMPATIBILITY = ROOT / "tests" / "compatibility.json"
+
+# The Django series the helpers support (pyproject.toml: Django>=5.2,<6.2): the exact
+# release each is tested with, and the oldest Python that release runs on.
+DJANGOS: dict[str, tuple[str, tuple[int, int]]] = {
+    "5.2": ("5.2.19", (3, 11)),
+    "6.0": ("6.0.10", (3, 12)),
+    "6.1": ("6.1.3", (3, 12)),
+}
+LTS = "5.2"  # the committed notebook outputs are this series' ones
 
 
 def say(message: str) -> None:
@@ -67,12 +87,101 @@ def setup() -> None:
             )
     want = requirements_digest()
     if STAMP.exists() and STAMP.read_text().strip() == want:
+        write_lab_overrides(VENV)
         return
     say("installing requirements.txt (first run only; later runs skip this)")
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.txt")], check=True, cwd=ROOT)
     STAMP.write_text(want + "\n")
+    write_lab_overrides(VENV)
+
+
+# JupyterLab's defaults for this venv: no "get notified about official Jupyter news?" prompt,
+# no update check (nothing may fetch at run time). Read from <venv>/share/jupyter/lab/settings.
+LAB_OVERRIDES = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
+
+
+def write_lab_overrides(venv_dir: Path) -> None:
+    """Write JupyterLab's settings overrides into ``venv_dir`` (when they differ)."""
+    import json
+
+    path = venv_dir / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    text = json.dumps(LAB_OVERRIDES, indent=2) + "\n"
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def python_version(executable: str) -> tuple[int, int] | None:
+    """The (major, minor) of a Python interpreter, or None when it does not run."""
+    try:
+        out = subprocess.run(
+            [executable, "-c", "import sys, venv; print(*sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    parts = out.stdout.split()
+    return (int(parts[0]), int(parts[1])) if out.returncode == 0 and len(parts) == 2 else None
+
+
+def pyenv_pythons() -> list[str]:
+    """Interpreters installed by pyenv (``pyenv root``/versions/*), when pyenv is present."""
+    pyenv = shutil.which("pyenv")
+    root = os.environ.get("PYENV_ROOT", "")
+    if pyenv:
+        out = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        root = out.stdout.strip() or root
+    if not root or not (Path(root) / "versions").is_dir():
+        return []
+    found = []
+    for version in sorted((Path(root) / "versions").iterdir(), key=lambda p: [int(x) for x in re.findall(r"\d+", p.name)]):
+        if re.fullmatch(r"3\.\d+\.\d+", version.name) and (version / "bin" / "python3").exists():
+            found.append(str(version / "bin" / "python3"))
+    return found
+
+
+def find_python(minimum: tuple[int, int]) -> str | None:
+    """The oldest Python of at least ``minimum``: this one, one on PATH (python3.N), or pyenv's."""
+    candidates = [getattr(sys, "_base_executable", sys.executable), sys.executable]
+    for minor in range(minimum[1], minimum[1] + 6):
+        path = shutil.which(f"python{minimum[0]}.{minor}")
+        if path:
+            candidates.append(path)
+    candidates += pyenv_pythons()
+    for candidate in candidates:
+        version = python_version(candidate)
+        if version and version >= minimum:
+            return candidate
+    return None
+
+
+def python_for_django(series: str) -> str:
+    """The interpreter for a Django series, or exit saying which Python to install."""
+    release, minimum = DJANGOS[series]
+    found = find_python(minimum)
+    if not found:
+        sys.exit(
+            f"Django {release} needs Python {minimum[0]}.{minimum[1]} or newer, and none was found "
+            f"on PATH (python{minimum[0]}.{minimum[1]}) or through pyenv. Install one, e.g. "
+            f"`pyenv install {minimum[0]}.{minimum[1]}` or your system's python{minimum[0]}.{minimum[1]} package."
+        )
+    return found
+
+
+def requirements_for(series: str) -> str:
+    """requirements.txt with its Django pin replaced by that series' release."""
+    text = (ROOT / "requirements.txt").read_text()
+    release = DJANGOS[series][0]
+    new, count = re.subn(r"(?im)^django==\S+$", f"Django=={release}", text)
+    if count != 1:
+        sys.exit("requirements.txt must pin Django on exactly one line (Django==X.Y.Z).")
+    return new
+
+
+def django_venv(series: str) -> Path:
+    return VENV if series == LTS else ROOT / f".venv-django{series}"
 
 
 def in_venv() -> bool:
@@ -112,22 +221,27 @@ def postgres_reachable(url: str) -> tuple[bool, str]:
 # --- commands -----------------------------------------------------------------------
 
 
-def pytest_args(extra: list[str], *, strict: bool) -> list[str]:
+def pytest_args(python: str, extra: list[str], *, strict: bool, paths: list[str]) -> list[str]:
     nbval = "--nbval" if strict else "--nbval-lax"
     return [
-        str(PYTHON), "-m", "pytest",
+        python, "-m", "pytest",
         "-n", WORKERS, "--dist", "loadfile",
         nbval, "--nbval-current-env", "--nbval-cell-timeout=900",
         f"--nbval-sanitize-with={SANITIZE}",
-        "tests", "notebooks",
+        *paths,
         *extra,
     ]  # fmt: skip
 
 
-def test(extra: list[str]) -> int:
-    """Lint, then the SQLite pass (strict notebooks), then the PostgreSQL pass."""
-    say("ruff check")
-    lint = subprocess.run([str(PYTHON), "-m", "ruff", "check", "."], cwd=ROOT, check=False)
+def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[str, ...] = ("tests", "notebooks"),
+           label: str = "") -> int:
+    """Lint, then the SQLite pass, then the PostgreSQL pass, with the tests of ``paths``.
+
+    ``strict`` checks notebooks against their committed outputs (the 5.2 LTS ones) on
+    SQLite; otherwise notebooks must only run without error.
+    """
+    say(f"ruff check{label}")
+    lint = subprocess.run([python, "-m", "ruff", "check", "."], cwd=ROOT, check=False)
     if lint.returncode:
         say("ruff found problems (above); fix them first.")
         return lint.returncode
@@ -135,27 +249,76 @@ def test(extra: list[str]) -> int:
     url = postgres_url()
     reachable, about = postgres_reachable(url) if url else (False, "DATABASE_URL is not set")
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KIT_BACKEND")}
+    base_env.update(PYTHON_COLORS="0", NO_COLOR="1")  # Python 3.13 colours tracebacks
     if reachable:
         base_env["KIT_POSTGRES_URL"] = url
     else:
         base_env.pop("KIT_POSTGRES_URL", None)
 
-    say("pass 1: SQLite (helpers' tests, notebooks strict against their committed outputs)")
-    sqlite = subprocess.run(pytest_args(extra, strict=True), cwd=ROOT, env=base_env, check=False)
+    how = "notebooks strict against their committed outputs" if strict else "notebooks must run"
+    say(f"pass 1{label}: SQLite (helpers' tests{', ' + how if 'notebooks' in paths else ''})")
+    sqlite = subprocess.run(pytest_args(python, extra, strict=strict, paths=list(paths)),
+                            cwd=ROOT, env=base_env, check=False)  # fmt: skip
 
     pg_env = {**base_env, "KIT_BACKEND": "postgresql"}
     if reachable:
         pg_env["DATABASE_URL"] = url
-        say(f"pass 2: PostgreSQL ({about}; notebooks must run without error)")
+        say(f"pass 2{label}: PostgreSQL ({about}; notebooks must run without error)")
     else:
         pg_env["KIT_POSTGRES_SKIP_REASON"] = f"no PostgreSQL server ({about})"
-        say(f"pass 2: PostgreSQL: no server ({about}); its tests are reported as skipped")
-    pg = subprocess.run(pytest_args(extra, strict=False), cwd=ROOT, env=pg_env, check=False)
+        say(f"pass 2{label}: PostgreSQL: no server ({about}); its tests are reported as skipped")
+    pg = subprocess.run(pytest_args(python, extra, strict=False, paths=list(paths)),
+                        cwd=ROOT, env=pg_env, check=False)  # fmt: skip
 
-    say(f"SQLite pass: {'passed' if sqlite.returncode == 0 else 'FAILED'}")
-    say(f"PostgreSQL pass: {'passed' if pg.returncode == 0 else 'FAILED'}"
+    say(f"SQLite pass{label}: {'passed' if sqlite.returncode == 0 else 'FAILED'}")
+    say(f"PostgreSQL pass{label}: {'passed' if pg.returncode == 0 else 'FAILED'}"
         + ("" if reachable else " (all skipped: no server)"))  # fmt: skip
     return sqlite.returncode or pg.returncode
+
+
+def nox_session(series: str, args: list[str]) -> int:
+    """Run a command of kit.py inside the nox session (and venv) of a Django series."""
+    command = [str(PYTHON), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "--reuse-venv=yes",
+               "-s", f"django-{series}", "--", *args]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def test(extra: list[str]) -> int:
+    """``kit.py test``: the 5.2 LTS passes, then the helpers' tests on every other series.
+
+    ``--django X.Y`` runs the whole suite (helpers and notebooks, both backends) on that
+    series only. ``KIT_MATRIX=0`` runs the 5.2 LTS passes only.
+    """
+    series = None
+    if "--django" in extra:
+        at = extra.index("--django")
+        if at + 1 >= len(extra) or extra[at + 1] not in DJANGOS:
+            sys.exit(f"--django takes one of {', '.join(DJANGOS)}")
+        series = extra[at + 1]
+        extra = extra[:at] + extra[at + 2:]
+    if series and series != LTS:
+        return nox_session(series, ["passes", "--lax", *extra])
+    matrix = not series and os.environ.get("KIT_MATRIX", "1") != "0"
+    if matrix:  # first, so that chapter 12's cells tagged django6 run in the 5.2 pass
+        say("preparing the Django matrix (nox: " + ", ".join(f"django-{s}" for s in DJANGOS if s != LTS) + ")")
+        prepared = subprocess.run(
+            [str(PYTHON), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), "--reuse-venv=yes", "--install-only",
+             "-s", *(f"django-{s}" for s in DJANGOS if s != LTS)],
+            cwd=ROOT, check=False,
+        )  # fmt: skip
+        if prepared.returncode:
+            return prepared.returncode
+    results = {f"Django {DJANGOS[LTS][0]}": passes(str(PYTHON), extra, label=f" [Django {DJANGOS[LTS][0]}]")}
+    if matrix:
+        for other in DJANGOS:
+            if other != LTS:
+                results[f"Django {DJANGOS[other][0]} (helpers' tests)"] = nox_session(
+                    other, ["passes", "--tests-only", *extra])  # fmt: skip
+        results[f"canary on Django {DJANGOS['6.1'][0]} against tests/compatibility.json"] = nox_session(
+            "6.1", ["canary-run"])  # fmt: skip
+    for name, code in results.items():
+        say(f"{name}: {'passed' if code == 0 else 'FAILED'}")
+    return max(results.values())
 
 
 def execute(paths: list[str]) -> int:
@@ -208,6 +371,151 @@ def execute(paths: list[str]) -> int:
     return 1 if failures else 0
 
 
+def _sanitizers() -> list[tuple[re.Pattern[str], str]]:
+    """The regex/replace pairs of tests/nbval_sanitize.cfg (the ones nbval applies)."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(SANITIZE, encoding="utf-8")
+    return [(re.compile(parser[s]["regex"]), parser[s]["replace"]) for s in parser.sections()]
+
+
+def _cell_text(cell: dict, sanitizers: list[tuple[re.Pattern[str], str]]) -> str:
+    """A code cell's outputs as nbval compares them: streams, text/plain, errors; sanitized."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts.append(f"{out.get('ename')}: {out.get('evalue')}")
+        else:
+            data = out.get("data", {})
+            parts.append(data.get("text/plain", ""))
+    text = "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+    for regex, replace in sanitizers:
+        text = regex.sub(replace, text)
+    return text
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning): ")
+
+
+def canary_chapter(path: Path, series: str) -> tuple[str, str]:
+    """Run one notebook on this venv's Django; compare it with its committed outputs."""
+    import copy
+    import difflib
+    import json
+
+    import django
+    import nbformat
+    from nbclient import NotebookClient
+
+    chapter = path.name[:2]
+    committed = nbformat.read(path, as_version=4)
+    fresh = copy.deepcopy(committed)
+    for cell in fresh.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    client = NotebookClient(fresh, timeout=900, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})  # fmt: skip
+    try:
+        client.execute()
+    except Exception as exc:
+        return chapter, f"broken: {type(exc).__name__}: {exc}".splitlines()[0]
+    sanitizers = _sanitizers()
+    known = json.loads(COMPATIBILITY.read_text())["libraries"]
+    for number, (old, new) in enumerate(zip(committed.cells, fresh.cells, strict=True), start=1):
+        tags = old.metadata.get("tags", [])
+        if old.cell_type != "code" or "nbval-ignore-output" in tags or "nbval-skip" in tags:
+            continue
+        if "postgresql" in tags and not postgres_url():
+            continue
+        errors = [o for o in new.outputs if o.get("output_type") == "error"]
+        if errors and not any(o.get("output_type") == "error" for o in old.outputs):
+            error = errors[0]
+            technique = next((e for e in known if f"notebooks/{path.name}" in e["tests"]
+                              and series in e["broken_on"]), None)  # fmt: skip
+            where = f"{error['ename']}: {error['evalue']}".splitlines()[0][:160]
+            if technique:
+                return chapter, (f"broken: {technique['library']} fails on Django {django.get_version()}: "
+                                 f"{error['ename']} ({technique['technique']}); cell {number}: {where}")
+            return chapter, f"broken: cell {number}: {where}"
+        a, b = _cell_text(old, sanitizers), _cell_text(new, sanitizers)
+        raised = [line for line in b.splitlines() if _EXCEPTION_LINE.match(line) and line not in a]
+        if a != b and raised:  # a command's traceback that the committed output does not have
+            technique = next((e for e in known if f"notebooks/{path.name}" in e["tests"]
+                              and series in e["broken_on"]), None)  # fmt: skip
+            name = raised[0].split(":", 1)[0].rsplit(".", 1)[-1]
+            if technique and name in technique["error"]:
+                return chapter, (f"broken: {technique['library']} fails on Django {django.get_version()}: "
+                                 f"{technique['error']} ({technique['technique']}); cell {number}")
+            return chapter, f"broken: cell {number}: {raised[0][:200]}"
+        if a != b:
+            diff = [line for line in difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=0)
+                    if not line.startswith(("---", "+++", "@@"))]
+            shown = "\n      ".join(diff[:6]) + ("\n      ..." if len(diff) > 6 else "")
+            return chapter, f"changed: cell {number}:\n      {shown}"
+    return chapter, "unchanged"
+
+
+TABLE_START, TABLE_END = "<!-- compatibility table", "<!-- end of compatibility table -->"
+
+
+def write_readme_table(chapters: dict[str, dict[str, str]]) -> None:
+    """The README's chapter-by-Django table, between its markers, from compatibility.json."""
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(TABLE_START), text.index(TABLE_END)
+    start = text.index("\n", start) + 1
+    titles = {p.name[:2]: p.stem[3:].replace("_", " ") for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")}
+    rows = [f"| Chapter | {' | '.join(DJANGOS)} |", "|---|" + "---|" * len(DJANGOS)]
+    for chapter, results in chapters.items():
+        cells = [results.get(series, "not run") for series in DJANGOS]
+        rows.append(f"| {chapter} {titles.get(chapter, '')} | {' | '.join(cells)} |")
+    readme.write_text(text[:start] + "\n".join(rows) + "\n" + text[end:], encoding="utf-8")
+
+
+def canary_run(rest: list[str]) -> int:
+    """Inside a series' venv: print one line per chapter; --record writes the table."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    import django
+
+    series = f"{django.VERSION[0]}.{django.VERSION[1]}"
+    url = postgres_url()
+    if url:  # as `execute`: SQLite outputs, a server for the cells tagged postgresql
+        os.environ["KIT_POSTGRES_URL"] = url
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("KIT_BACKEND", None)
+    os.environ.update(PYTHON_COLORS="0", NO_COLOR="1")  # Python 3.13 colours tracebacks
+    only = {a for a in rest if re.fullmatch(r"\d\d", a)}  # e.g. `kit.py canary 6.1 --record 18`
+    notebooks = [p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if not only or p.name[:2] in only]
+    say(f"canary: every notebook on Django {django.get_version()} against the committed (5.2 LTS) outputs")
+    results = {}
+    with ThreadPoolExecutor(max_workers=int(WORKERS)) as pool:
+        for chapter, verdict in pool.map(lambda p: canary_chapter(p, series), notebooks):
+            print(f"{chapter} {verdict}", flush=True)
+            results[chapter] = verdict.split(":", 1)[0]
+    data = json.loads(COMPATIBILITY.read_text())
+    table = data.setdefault("chapters", {})
+    if "--record" in rest:
+        for chapter, status in results.items():
+            table.setdefault(chapter, {})[series] = status
+            table[chapter].setdefault(LTS, "unchanged")
+        data["chapters"] = dict(sorted(table.items()))
+        COMPATIBILITY.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        write_readme_table(data["chapters"])
+        say(f"recorded in {COMPATIBILITY.relative_to(ROOT)}")
+        return 0
+    differ = {c: (table.get(c, {}).get(series), r) for c, r in results.items()
+              if table.get(c, {}).get(series) != r}  # fmt: skip
+    for chapter, (want, got) in sorted(differ.items()):
+        say(f"chapter {chapter} on Django {series}: the table says {want}, the canary found {got}")
+    say("canary: " + ("as the compatibility table says" if not differ else "DIFFERS from the compatibility table"))
+    return 1 if differ else 0
+
+
 def build(script: str, notebook: str) -> int:
     """Convert a percent-format script into a notebook, then execute and save it."""
     import json
@@ -257,7 +565,20 @@ def lab(extra: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
-    if command in ("help", "-h", "--help") or command not in ("lab", "test", "execute", "build", "setup"):
+    if command == "passes":  # inside a nox session's venv (noxfile.py): no re-exec into .venv
+        os.chdir(ROOT)
+        import django
+
+        lax, tests_only = "--lax" in rest, "--tests-only" in rest
+        rest = [a for a in rest if a not in ("--lax", "--tests-only")]
+        return passes(sys.executable, rest, strict=not lax, paths=("tests",) if tests_only else ("tests", "notebooks"),
+                      label=f" [Django {django.get_version()}]")  # fmt: skip
+    if command == "canary-run":  # inside a nox session's venv
+        os.chdir(ROOT)
+        return canary_run(rest)
+    if command == "canary" and not in_venv() and (not rest or rest[0] not in DJANGOS):
+        sys.exit(f"usage: python3 kit.py canary {{{','.join(DJANGOS)}}} [--record]")
+    if command in ("help", "-h", "--help") or command not in ("lab", "test", "execute", "build", "setup", "canary"):
         print(__doc__)
         return 0 if command in ("help", "-h", "--help") else 2
     if not in_venv():
@@ -270,6 +591,8 @@ def main(argv: list[str]) -> int:
         return lab(rest)
     if command == "execute":
         return execute(rest)
+    if command == "canary":
+        return nox_session(rest[0], ["canary-run", *rest[1:]])
     if command == "build":
         if len(rest) != 2:
             sys.exit("usage: python3 kit.py build SCRIPT.py NOTEBOOK.ipynb")

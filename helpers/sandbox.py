@@ -243,7 +243,13 @@ def sanitize(text: str, root: Path | None = None) -> str:
     for old, new in _path_replacements(root):
         if old:
             text = text.replace(old, new)
-    return text
+    # Another interpreter's paths (a second Django's venv, see helpers.django_versions).
+    text = _OTHER_SITE_PACKAGES.sub("<site-packages>", text)
+    return _OTHER_STDLIB.sub("<python>", text)
+
+
+_OTHER_SITE_PACKAGES = re.compile(r'(?<=")[^"\n]*/lib/python3\.\d+/site-packages(?=/)')
+_OTHER_STDLIB = re.compile(r'(?<=")/[^"\n<>]*/lib/python3\.\d+(?=/)')
 
 
 _LIBRARY_FRAME = re.compile(r'^  File "<(site-packages|python|venv|frozen [^>]*)>')
@@ -438,8 +444,12 @@ class Sandbox:
         input: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 600,
+        python: str | None = None,
     ) -> CommandResult:
         """Run ``python manage.py *args`` in a fresh interpreter and return its result.
+
+        ``python`` runs another interpreter (e.g. another Django's venv, see
+        ``helpers.django_versions``) instead of this kernel's.
 
         ``input`` is fed to the command's standard input (answers to prompts);
         without it the command gets an empty input, as in CI. The result
@@ -452,12 +462,12 @@ class Sandbox:
         if not args:
             raise SandboxError("Name a manage.py command, e.g. sb.run('showmigrations').")
         self._close_connection()
-        argv = [sys.executable, "manage.py", *map(str, args)]
+        argv = [python or sys.executable, "manage.py", *map(str, args)]
         try:
             proc = subprocess.run(
                 argv,
                 cwd=self.root,
-                env={**self.env, **(env or {})},
+                env={**self.env, "PYTHON_COLORS": "0", **(env or {})},  # no colours (Python 3.13+)
                 input=input or "",
                 capture_output=True,
                 text=True,

@@ -120,6 +120,13 @@ def test_jupyterlab_runs_a_chapter_and_its_migration_explorer_works(browser, jup
         "() => document.querySelector('.kit-migration-explorer').textContent.includes('sqlmigrate books 0003_longer_titles --backwards')",
         timeout=60_000,
     )
+    # No "Would you like to get notified about official Jupyter news?" prompt: kit.py setup
+    # writes fetchNews "false" into the venv's settings overrides. By now the page has been
+    # open for the whole chapter's run, long after JupyterLab would have asked.
+    assert page.get_by_text("official Jupyter news").count() == 0
+    page.locator(".jp-Notification-Status, .jp-Notification-Status-Text").first.click()
+    assert page.get_by_text("official Jupyter news").count() == 0, "the news prompt is in the notification list"
+
     shot = ARTIFACTS / "jupyterlab-migration-explorer.png"
     page.screenshot(path=str(shot), full_page=False)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
