@@ -287,7 +287,9 @@ def test(extra: list[str]) -> int:
     """``kit.py test``: the 5.2 LTS passes, then the helpers' tests on every other series.
 
     ``--django X.Y`` runs the whole suite (helpers and notebooks, both backends) on that
-    series only. ``KIT_MATRIX=0`` runs the 5.2 LTS passes only.
+    series only. ``KIT_MATRIX=1`` (or ``--matrix``) adds the helpers' tests on 6.0 and 6.1
+    and the 6.1 canary; the default is the 5.2 LTS passes only (the matrix is not yet part
+    of CI: it has not been validated end to end on the merged suite).
     """
     series = None
     if "--django" in extra:
@@ -298,7 +300,9 @@ def test(extra: list[str]) -> int:
         extra = extra[:at] + extra[at + 2:]
     if series and series != LTS:
         return nox_session(series, ["passes", "--lax", *extra])
-    matrix = not series and os.environ.get("KIT_MATRIX", "1") != "0"
+    wants_matrix = "--matrix" in extra
+    extra = [a for a in extra if a != "--matrix"]
+    matrix = not series and (wants_matrix or os.environ.get("KIT_MATRIX", "0") == "1")
     if matrix:  # first, so that chapter 12's cells tagged django6 run in the 5.2 pass
         say("preparing the Django matrix (nox: " + ", ".join(f"django-{s}" for s in DJANGOS if s != LTS) + ")")
         prepared = subprocess.run(
