@@ -6,7 +6,8 @@ marks every test skipped with the reason, so that it is never silently absent.
 Cells tagged ``django6`` (the same file loaded by a second Django) are skipped
 likewise where kit.py has not prepared the Django 6.1 venv. Notebook cells tagged ``postgresql`` (side-by-side demonstrations that need a
 PostgreSQL server even on the SQLite pass) are skipped, with the reason, when
-no server is configured.
+no server is configured. Cells tagged ``sqlite`` show SQLite's own behaviour (what
+PostgreSQL refuses) and are skipped, with the reason, in the PostgreSQL pass.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             item.add_marker(marker)
         return
+    if os.environ.get("KIT_BACKEND") == "postgresql":  # cells that show SQLite's own behaviour
+        for item in items:
+            if "sqlite" in _cell_tags(item):
+                item.add_marker(pytest.mark.skip(reason="cell shows SQLite's own behaviour (tagged sqlite)"))
     django6_cells = [i for i in items if "django6" in _cell_tags(i)]
     if django6_cells:
         from helpers.django_versions import SKIP_REASON, second_django_python
