@@ -1,0 +1,170 @@
+"""``rehearse_migrate``: the plan of ``migrate`` run on a throwaway copy, the real database untouched.
+
+The sandbox's ``books`` app gets a ``code`` field added unique (0002), then
+relaxed to non-unique (0003). Rolling back to 0002 re-adds the unique
+constraint: it fails only when two rows share a code. Each test snapshots the
+real database (every table's rows, the schema, ``django_migrations``) before
+and after the rehearsal and compares them exactly. Runs on the pass's backend
+(SQLite, or PostgreSQL with DATABASE_URL); the lock report and the connected
+session are PostgreSQL only.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.sandbox import Sandbox
+
+ADD_CODE = """
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0001_initial")]
+    operations = [
+        migrations.AddField("book", "code", models.CharField(max_length=10, unique=True, null=True)),
+    ]
+"""
+
+RELAX_CODE = """
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0002_add_code")]
+    operations = [
+        migrations.AlterField("book", "code", models.CharField(max_length=10, null=True)),
+        migrations.AddField("book", "pages", models.IntegerField(null=True)),
+    ]
+"""
+
+
+def snapshot(sb: Sandbox) -> str:
+    """Every table's rows, the schema and django_migrations, as one comparable text."""
+    tables = [row[0] for row in sb.tables().rows]
+    return "\n".join([repr(sb.schema()), repr(sb.applied()), *(repr(sb.rows(t)) for t in tables)])
+
+
+def seed(sb: Sandbox, codes: list[str]) -> None:
+    sb.query("INSERT INTO authors_author (name) VALUES ('Ann')")
+    for i, code in enumerate(codes):
+        sb.query(
+            "INSERT INTO books_book (title, author_id, code) SELECT %s, id, %s FROM authors_author",
+            [f"Book {i}", code],
+        )
+
+
+@pytest.fixture
+def sb():
+    with Sandbox(["authors", "books"]) as sandbox:
+        sandbox.write("books/migrations/0002_add_code.py", ADD_CODE)
+        sandbox.write("books/migrations/0003_relax_code.py", RELAX_CODE)
+        sandbox.run("migrate").check()
+        yield sandbox
+
+
+def test_rollback_failing_on_the_rows_reports_the_real_error_and_changes_nothing(sb):
+    seed(sb, ["A", "A", "B"])
+    before = snapshot(sb)
+    result = sb.run("rehearse_migrate", "books", "0002")
+    assert result.returncode == 1, result
+    assert "Unapply books.0003_relax_code: FAILED" in result.stdout
+    assert "IntegrityError" in result.stdout and "IntegrityError" in result.stderr
+    # The reversal meets the last operation first: the removed column is fine, the unique is not.
+    assert "2. Add field pages to book: ok" in result.stdout
+    assert "1. Alter field code on book: FAILED: IntegrityError" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert snapshot(sb) == before
+    assert ("books", "0003_relax_code") in [tuple(r) for r in sb.applied("books").rows]
+    # The real rollback fails the same way: the rehearsal told the truth.
+    assert sb.run("migrate", "books", "0002").returncode != 0
+
+
+def test_same_rollback_without_the_violating_rows_passes_and_changes_nothing(sb):
+    seed(sb, ["A", "B", "C"])
+    before = snapshot(sb)
+    result = sb.run("rehearse_migrate", "books", "0002")
+    assert result.returncode == 0, result
+    assert "Unapply books.0003_relax_code: ok" in result.stdout
+    assert "1. Alter field code on book: ok" in result.stdout
+    assert "The whole plan ran on the copy." in result.stdout
+    assert snapshot(sb) == before
+    assert sb.run("migrate", "books", "0002").returncode == 0  # and the real one does too
+
+
+def test_forwards_plan_runs_on_the_copy_only(sb):
+    sb.run("migrate", "books", "0001").check()
+    seed(sb, [])
+    before = snapshot(sb)
+    result = sb.run("rehearse_migrate", "books")
+    assert result.returncode == 0, result
+    assert "Apply books.0002_add_code: ok" in result.stdout
+    assert "Apply books.0003_relax_code: ok" in result.stdout
+    assert result.stdout.index("0002_add_code") < result.stdout.index("0003_relax_code")
+    assert snapshot(sb) == before
+    assert "code" not in repr(sb.columns("books_book"))
+
+
+def test_library_result_and_nothing_to_do(sb):
+    out = sb.shell(
+        """
+        import json
+        from helpers.rehearse import rehearse_migrate
+        r = rehearse_migrate("books", "zero")
+        n = rehearse_migrate("books")
+        print(json.dumps([r.ok, [(m.name, m.backwards, m.ok) for m in r.migrations], n.ok, n.migrations]))
+        """
+    )
+    assert out.ok, out
+    ok, steps, nothing_ok, nothing = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ok is True
+    assert steps == [["0003_relax_code", True, True], ["0002_add_code", True, True], ["0001_initial", True, True]]
+    assert nothing_ok is True and nothing == []
+
+
+def test_bad_input_exits_2_without_traceback_and_changes_nothing(sb):
+    before = snapshot(sb)
+    cases = {
+        ("bookz",): "No installed app with label 'bookz'",
+        ("books", "0009"): "Cannot find a migration matching '0009' from app 'books'",
+        ("books", "000"): "More than one migration matches '000'",
+        ("books", "--database", "nope"): "Unknown database alias 'nope'",
+    }
+    for args, message in cases.items():
+        result = sb.run("rehearse_migrate", *args)
+        assert result.returncode == 2, (args, result)
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+    assert snapshot(sb) == before
+
+
+def test_postgresql_lock_report_names_the_altered_table(sb):
+    if sb.db.backend != "postgresql":
+        pytest.skip("lock report: PostgreSQL only")
+    result = sb.run("rehearse_migrate", "books", "0002")
+    assert result.returncode == 0, result
+    lock_lines = [line for line in result.stdout.splitlines() if "locks before commit:" in line]
+    assert len(lock_lines) == 1
+    assert "books_book AccessExclusiveLock" in lock_lines[0]
+    assert "django_migrations RowExclusiveLock" in lock_lines[0]
+
+
+def test_postgresql_rehearsal_while_another_session_holds_the_original(sb):
+    if sb.db.backend != "postgresql":
+        pytest.skip("another session: PostgreSQL only")
+    import psycopg
+
+    seed(sb, ["A", "A"])
+    before = snapshot(sb)
+    with psycopg.connect(sb.db.url) as other:
+        # An open transaction reading the table: CREATE DATABASE ... TEMPLATE would refuse.
+        other.execute("SELECT count(*) FROM books_book").fetchone()
+        result = sb.run("rehearse_migrate", "books", "0002", timeout=120)
+        assert result.returncode == 1, result
+        assert "IntegrityError" in result.stdout
+        assert other.execute("SELECT count(*) FROM books_book").fetchone() == (2,)
+    assert snapshot(sb) == before
+    leftovers = sb.query("SELECT datname FROM pg_database WHERE datname LIKE '%%_rehearse_%%'")
+    assert "_rehearse_" not in repr(leftovers)
