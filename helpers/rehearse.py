@@ -215,6 +215,7 @@ def _pg_copy(alias: str, settings_dict: dict[str, Any]) -> Iterator[tuple[str, s
                 created = True
                 method = "pg_dump | psql"
             else:
+                connection.close()  # our own session on the original would make TEMPLATE refuse
                 cursor.execute(f"CREATE DATABASE {quote(copy_name)} TEMPLATE {quote(source)}")
                 created = True
                 method = "CREATE DATABASE ... TEMPLATE"

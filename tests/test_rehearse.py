@@ -168,3 +168,74 @@ def test_postgresql_rehearsal_while_another_session_holds_the_original(sb):
     assert snapshot(sb) == before
     leftovers = sb.query("SELECT datname FROM pg_database WHERE datname LIKE '%%_rehearse_%%'")
     assert "_rehearse_" not in repr(leftovers)
+
+
+def test_a_failed_step_lists_what_was_not_run(sb):
+    seed(sb, ["A", "A"])
+    out = sb.shell(
+        """
+        import json
+        from helpers.rehearse import rehearse_migrate
+        r = rehearse_migrate("books", "zero")
+        print(json.dumps([r.ok, [(m.name, m.ok) for m in r.migrations], r.not_run, r.migrations[0].error]))
+        """
+    )
+    assert out.ok, out
+    ok, steps, not_run, error = json.loads(out.stdout.strip().splitlines()[-1])
+    assert ok is False
+    assert steps == [["0003_relax_code", False]]
+    assert not_run == ["Unapply books.0002_add_code", "Unapply books.0001_initial"]
+    assert error.startswith("IntegrityError: ")
+
+
+INTERRUPT = """
+import os
+import signal
+
+from django.db import migrations
+
+
+def interrupt(apps, schema_editor):
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0003_relax_code")]
+    operations = [migrations.RunPython(migrations.RunPython.noop, interrupt)]
+"""
+
+
+def test_ctrl_c_during_the_rehearsal_still_drops_the_copy(sb, tmp_path):
+    sb.write("books/migrations/0004_interrupt.py", INTERRUPT)
+    sb.run("migrate").check()
+    seed(sb, ["A"])
+    before = snapshot(sb)
+    result = sb.run("rehearse_migrate", "books", "0003", env={"TMPDIR": str(tmp_path)})
+    assert result.returncode == 130, result
+    assert "Interrupted: the copy was dropped" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # the SQLite copy's folder is gone
+    assert snapshot(sb) == before
+    if sb.db.backend == "postgresql":
+        leftovers = sb.query("SELECT datname FROM pg_database WHERE datname LIKE '%%_rehearse_%%'")
+        assert "_rehearse_" not in repr(leftovers)
+
+
+def test_postgresql_without_client_programs_copies_by_template(sb):
+    if sb.db.backend != "postgresql":
+        pytest.skip("PostgreSQL only")
+    seed(sb, ["A", "A"])
+    before = snapshot(sb)
+    out = sb.shell(
+        """
+        import json
+        import helpers.rehearse as rehearse
+        rehearse._pg_program = lambda name: None
+        r = rehearse.rehearse_migrate("books", "0002")
+        print(json.dumps([r.method, r.ok, r.migrations[0].error]))
+        """
+    )
+    assert out.ok, out
+    method, ok, error = json.loads(out.stdout.strip().splitlines()[-1])
+    assert method == "CREATE DATABASE ... TEMPLATE"
+    assert ok is False and error.startswith("IntegrityError: could not create unique index")
+    assert snapshot(sb) == before

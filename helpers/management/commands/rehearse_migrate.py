@@ -4,7 +4,7 @@ Runs the plan ``migrate`` would run for the same arguments (forwards or
 backwards) on a copy of the database, prints per migration and operation ok
 or the real error, the time and (PostgreSQL) the locks, then drops the copy.
 Exit status: 0 when the whole plan ran, 1 when a step failed (or no copy could
-be made), 2 on bad input.
+be made), 2 on bad input, 130 on Ctrl-C (the copy dropped all the same).
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ class Command(BaseCommand):
             result = rehearse_migrate(
                 options["app_label"], options["migration_name"], using=options["database"]
             )
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted: the copy was dropped; the database was not changed.", returncode=130
+            ) from None
         except RehearsalError as exc:
             raise CommandError(str(exc)) from None
         except CommandError as exc:
