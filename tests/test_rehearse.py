@@ -239,3 +239,32 @@ def test_postgresql_without_client_programs_copies_by_template(sb):
     assert method == "CREATE DATABASE ... TEMPLATE"
     assert ok is False and error.startswith("IntegrityError: could not create unique index")
     assert snapshot(sb) == before
+
+
+SQUASHED = """
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    replaces = [("books", "0002_add_code"), ("books", "0003_relax_code")]
+    dependencies = [("books", "0001_initial")]
+    operations = [
+        migrations.AddField("book", "code", models.CharField(max_length=10, null=True)),
+        migrations.AddField("book", "pages", models.IntegerField(null=True)),
+    ]
+"""
+
+
+def test_a_target_replaced_by_a_squash_is_bad_input_naming_the_squash(sb):
+    sb.run("migrate", "books", "0001").check()
+    sb.write("books/migrations/0002_squashed_0003.py", SQUASHED)
+    before = snapshot(sb)
+    result = sb.run("rehearse_migrate", "books", "0002_add")
+    assert result.returncode == 2, result
+    assert "is replaced by the squashed migration books.0002_squashed_0003" in result.stderr
+    assert "Traceback" not in result.stderr
+    # The squash itself is a fine target: applied on the copy only.
+    ok = sb.run("rehearse_migrate", "books", "0002_squashed_0003")
+    assert ok.returncode == 0, ok
+    assert "Apply books.0002_squashed_0003: ok" in ok.stdout
+    assert snapshot(sb) == before
