@@ -318,10 +318,11 @@ def _instrument(executor: MigrationExecutor, results: list[MigrationResult]) -> 
             result = MigrationResult(migration.app_label, migration.name, backwards)
             results.append(result)
             operations = list(migration.operations)
-            order = list(reversed(operations)) if backwards else operations
+            numbered = list(enumerate(operations, 1))
+            order = list(reversed(numbered)) if backwards else numbered
             method = "database_backwards" if backwards else "database_forwards"
-            for op in order:
-                op_result = OperationResult(operations.index(op) + 1, op.describe())
+            for position, op in order:
+                op_result = OperationResult(position, op.describe())
                 result.operations.append(op_result)
                 op.__dict__[method] = _timed_operation(op, op_result, method)
             start = time.perf_counter()
