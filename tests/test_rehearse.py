@@ -12,6 +12,11 @@ session are PostgreSQL only.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -268,3 +273,61 @@ def test_a_target_replaced_by_a_squash_is_bad_input_naming_the_squash(sb):
     assert ok.returncode == 0, ok
     assert "Apply books.0002_squashed_0003: ok" in ok.stdout
     assert snapshot(sb) == before
+
+
+REAL_PROJECT = Path(__file__).parent / "realproject"
+REAL_SEED = """
+from people.models import User
+from allauth.account.models import EmailAddress
+for name in ("ada", "bob"):
+    user = User.objects.create_user(name, f"{name}@example.com")
+    EmailAddress.objects.create(user=user, email="same@example.com", verified=False, primary=False)
+"""
+
+
+@pytest.fixture
+def real_project(tmp_path):
+    """tests/realproject (django-allauth and friends from PyPI), migrated, on the pass's backend."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    server = os.environ.get("DATABASE_URL") if os.environ.get("KIT_BACKEND") == "postgresql" else None
+    name = f"rehearse_real_{uuid.uuid4().hex[:8]}"
+    if server:
+        import psycopg
+
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+        env["REALPROJECT_DATABASE_URL"] = server.rsplit("/", 1)[0] + "/" + name
+    else:
+        env["REALPROJECT_SQLITE"] = str(tmp_path / "real.sqlite3")
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=REAL_PROJECT, env=env, capture_output=True, text=True
+        )
+
+    try:
+        assert manage("migrate", "-v0").returncode == 0
+        yield manage
+    finally:
+        if server:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def real_snapshot(manage) -> str:
+    """Rows (dumpdata), schema (inspectdb) and applied migrations, by Django's own commands."""
+    return "\n".join(manage(*args).stdout for args in (("dumpdata", "--all"), ("inspectdb",), ("showmigrations",)))
+
+
+def test_real_allauth_rollback_decided_by_the_rows(real_project):
+    manage = real_project
+    assert manage("shell", "-c", REAL_SEED).returncode == 0
+    before = real_snapshot(manage)
+    result = manage("rehearse_migrate", "account", "0003")
+    assert result.returncode == 1, result
+    assert "Unapply account.0005_emailaddress_idx_upper_email: ok" in result.stdout
+    assert "Unapply account.0004_alter_emailaddress_drop_unique_email: FAILED" in result.stdout
+    assert "1. Alter field email on emailaddress: FAILED: IntegrityError" in result.stdout
+    assert real_snapshot(manage) == before
+    real = manage("migrate", "account", "0003")  # Django's own rollback agrees
+    assert real.returncode != 0 and "IntegrityError" in real.stderr
