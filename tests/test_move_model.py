@@ -373,16 +373,20 @@ def test_object_names_are_renamed_as_whole_parts_only():
     assert _renamed("xoldapp_carpet_pkey", mapping) == "xoldapp_carpet_pkey"
 
 
+# Every index, sequence and constraint of the sandbox's schema, by name.
+PG_OBJECT_NAMES = (
+    "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
+    "AND relkind IN ('i', 'S') UNION SELECT conname FROM pg_constraint "
+    "WHERE connamespace = current_schema()::regnamespace ORDER BY 1"
+)
+
+
 def test_postgresql_objects_named_after_the_old_table_are_renamed_and_back():
     from helpers.sandbox import postgres_available
 
     if not postgres_available():
         pytest.skip("needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL")
-    names = (
-        "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
-        "AND relkind IN ('i', 'S') UNION SELECT conname FROM pg_constraint "
-        "WHERE connamespace = current_schema()::regnamespace ORDER BY 1"
-    )
+    names = PG_OBJECT_NAMES
     sb = prepared("postgresql")
     try:
         move_car_in_code(sb)
@@ -465,11 +469,7 @@ def test_postgresql_names_over_63_characters_are_shortened_like_django_and_liste
 
     if not postgres_available():
         pytest.skip("needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL")
-    names = (
-        "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "
-        "AND relkind IN ('i', 'S') UNION SELECT conname FROM pg_constraint "
-        "WHERE connamespace = current_schema()::regnamespace ORDER BY 1"
-    )
+    names = PG_OBJECT_NAMES
     sb = prepared("postgresql")
     try:
         move_car_in_code(sb)
