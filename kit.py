@@ -208,7 +208,7 @@ def postgres_url() -> str | None:
 def postgres_reachable(url: str) -> tuple[bool, str]:
     import psycopg  # inside the venv
 
-    from helpers.sandbox import _pg_conninfo
+    from helpers.notebook.sandbox import _pg_conninfo
 
     try:
         with psycopg.connect(**_pg_conninfo(url)) as conn:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.sandbox import Sandbox
-from helpers.widgets import progress
+from helpers.notebook.sandbox import Sandbox
+from helpers.notebook.widgets import progress
 
 MODELS = '''
 from django.db import models

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
 
 MIDDLEWARE_LINE = '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
 SETUP = """
@@ -95,7 +95,7 @@ def change(sb: Sandbox, name: str, position: int) -> float:
 
 
 def propagation(server, cookie: dict, sb: Sandbox, name: str, position: int, *, hook: bool, cap: int = 200):
-    from helpers.dynamic_admin import changelist_columns
+    from helpers.dynamic.dynamic_admin import changelist_columns
 
     committed = change(sb, name, position)
     if hook:

@@ -1,4 +1,4 @@
-"""Benchmark: testing one data migration with helpers.migration_harness vs django-test-migrations.
+"""Benchmark: testing one data migration with helpers.testing.migration_harness vs django-test-migrations.
 
     .venv/bin/python benchmarks/migration_harness.py [--tests 20] [--depths 0,40,120] [--depth-tests 5]
         [--backend sqlite|postgresql]
@@ -85,7 +85,7 @@ def child(project: Path, tests: int, backend: str) -> dict:
     from django.db.migrations.loader import MigrationLoader
     from django_test_migrations.migrator import Migrator
 
-    from helpers.migration_harness import MigrationHarness
+    from helpers.testing.migration_harness import MigrationHarness
 
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)

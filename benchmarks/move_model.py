@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.sandbox import Sandbox, postgres_available
+from helpers.notebook.sandbox import Sandbox, postgres_available
 
 FILL = {
     "sqlite": [

@@ -19,7 +19,7 @@ from pathlib import Path
 import django
 import pytest
 
-from helpers.sandbox import postgres_available
+from helpers.notebook.sandbox import postgres_available
 
 COMPATIBILITY = Path(__file__).with_name("compatibility.json")
 
@@ -57,7 +57,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason="cell shows SQLite's own behaviour (tagged sqlite)"))
     django6_cells = [i for i in items if "django6" in _cell_tags(i)]
     if django6_cells:
-        from helpers.django_versions import SKIP_REASON, second_django_python
+        from helpers.notebook.django_versions import SKIP_REASON, second_django_python
 
         if second_django_python() is None:
             for item in django6_cells:
@@ -92,7 +92,7 @@ def _sandbox_databases_are_allowed(django_db_blocker):
 @pytest.fixture
 def sandbox():
     """A sandbox with the default apps on the pass's backend, closed afterwards."""
-    from helpers.sandbox import Sandbox
+    from helpers.notebook.sandbox import Sandbox
 
     with Sandbox() as sb:
         yield sb

@@ -1,4 +1,4 @@
-"""The breakdown_migrations command (helpers.breakdown) on a real project and database.
+"""The breakdown_migrations command (helpers.writers.breakdown) on a real project and database.
 
 Each test copies the tutorial project's ``central`` app into a sandbox,
 migrates it, fills it with rows, rewrites the model with broken-down models,
@@ -17,7 +17,7 @@ import textwrap
 
 import pytest
 
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
 
 FIELDS = {
     "e": "models.BooleanField()",

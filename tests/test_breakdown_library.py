@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sandbox import Sandbox, SandboxError
+from helpers.notebook.sandbox import Sandbox, SandboxError
 
 HEAD = """\
 from django.conf import settings

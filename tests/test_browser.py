@@ -149,7 +149,7 @@ def admin_styles(page) -> dict:
 
 
 def test_dynamic_admin_served_by_gunicorn_shows_a_new_column_in_the_browser(browser):
-    from helpers.sandbox import Sandbox
+    from helpers.notebook.sandbox import Sandbox
 
     with Sandbox(["surveys"], backend="sqlite") as sb:
         sb.run("migrate", "--verbosity", "0").check()

@@ -7,14 +7,14 @@ import hashlib
 
 import pytest
 
-from helpers.data_migration import (
+from helpers.notebook.sandbox import Sandbox
+from helpers.writers.data_migration import (
     DataMigrationError,
     plan_data_migration,
     render_data_migration,
     write_data_migration,
 )
-from helpers.file_writer import WriteError
-from helpers.sandbox import Sandbox
+from helpers.writers.file_writer import WriteError
 
 NAME_FIELD = "    last_name = models.CharField(max_length=50)\n"
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
 
 
 def everything(sb: Sandbox) -> dict:
@@ -226,7 +226,7 @@ def test_the_library_raises_its_own_exception_types(snap):
             admin.execute(f'CREATE DATABASE "{sb.db.name}_bak_snap"')  # an empty database
     code = """
         from django.utils.connection import ConnectionDoesNotExist
-        from helpers.db_backup import BackupError, InvalidBackupError, UnknownDatabaseError, restore_database
+        from helpers.backups.db_backup import BackupError, InvalidBackupError, UnknownDatabaseError, restore_database
         try:
             restore_database("snap")
         except InvalidBackupError as exc:

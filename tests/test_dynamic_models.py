@@ -23,8 +23,8 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
-from helpers import dynamic_admin as da
-from helpers import dynamic_models as dm
+from helpers.dynamic import dynamic_admin as da
+from helpers.dynamic import dynamic_models as dm
 
 SPEC = dm.ModelSpec(
     "surveys", "response_demo", "surveys_response_demo",
@@ -99,7 +99,7 @@ def staff_client(*, superuser=True, perms=()):
 def test_hash_is_deterministic_across_processes_and_tracks_the_definition():
     here = dm.spec_hash(SPEC)
     code = (
-        "from helpers.dynamic_models import ModelSpec, spec_hash; import json, sys; "
+        "from helpers.dynamic.dynamic_models import ModelSpec, spec_hash; import json, sys; "
         "print(spec_hash(ModelSpec.from_dict(json.loads(sys.argv[1]))))"
     )
     import json

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from helpers.dynamic_admin import changelist_columns
-from helpers.sandbox import Sandbox
+from helpers.dynamic.dynamic_admin import changelist_columns
+from helpers.notebook.sandbox import Sandbox
 
 URL = "/admin/surveys/response_feedback/"
 MIDDLEWARE = '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
@@ -150,7 +150,7 @@ def test_bounded_load_while_the_schema_changes_no_5xx_no_lost_rows(project):
 
 
 def test_serve_answers_on_loopback_and_stops_with_the_sandbox():
-    from helpers.sandbox import SandboxError
+    from helpers.notebook.sandbox import SandboxError
 
     with Sandbox(["authors"]) as sb:
         sb.run("migrate", "--verbosity", "0").check()

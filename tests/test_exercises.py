@@ -5,7 +5,7 @@ cells tagged ``check``), the notebook runs in a fresh kernel up to that
 solution cell. Then each wrong answer of ``tests/exercise_answers/NN.py``
 (``WRONG_ANSWERS: dict[str, str]``, at least "empty", "shortcut", "mistake")
 runs in place of the solution, followed by the check cell after it: its
-verdict (the ``helpers.display.Verdict`` the cell shows, read from ``Out``)
+verdict (the ``helpers.notebook.display.Verdict`` the cell shows, read from ``Out``)
 must be failing. Last, the real solution must pass.
 
 Each answer must start from the state before the solution. Re-running the
@@ -33,7 +33,7 @@ from types import ModuleType
 import nbformat
 import pytest
 
-from helpers.sandbox import postgres_available
+from helpers.notebook.sandbox import postgres_available
 
 REQUIRE_ALL = False  # True: a chapter with an exercise but no wrong answers fails
 
@@ -92,7 +92,7 @@ def __exercise_snapshot():
     from pathlib import Path
     import django.apps
     from psycopg import sql
-    from helpers import sandbox as kit
+    from helpers.notebook import sandbox as kit
 
     boxes = [b for b in kit._notebook_sandboxes if not b._closed]
     if django.apps.apps.ready or any(getattr(b, "_servers", None) for b in boxes):
@@ -117,7 +117,7 @@ def __exercise_restore(snapshot):
     """Put back what __exercise_snapshot saved: folders, databases, sandboxes, variables."""
     import re, shutil
     from psycopg import sql
-    from helpers import sandbox as kit
+    from helpers.notebook import sandbox as kit
 
     saved, names, boxes = snapshot
     for box in kit._notebook_sandboxes:
@@ -149,7 +149,7 @@ def __exercise_restore(snapshot):
 
 def __exercise_drop_snapshot(snapshot):
     import shutil
-    from helpers import sandbox as kit
+    from helpers.notebook import sandbox as kit
 
     for box, folder, copy, attrs in snapshot[0]:
         shutil.rmtree(folder, ignore_errors=True)
@@ -159,7 +159,7 @@ def __exercise_drop_snapshot(snapshot):
 
 VERDICT_PROBE = """
 import json as __exercise_json
-from helpers.display import Verdict as __exercise_Verdict
+from helpers.notebook.display import Verdict as __exercise_Verdict
 __exercise_v = Out.get({count})
 print({mark!r} + __exercise_json.dumps({{
     "is_verdict": isinstance(__exercise_v, __exercise_Verdict),
@@ -326,7 +326,7 @@ def test_exercise_check(chapter_run, chapter, answer):
 # --- the snapshot itself ----------------------------------------------------------------
 
 SNAPSHOT_CELLS = [
-    'from helpers.sandbox import start; sb = start("authors", "books")',
+    'from helpers.notebook import start; sb = start("authors", "books")',
     'sb.run("migrate", "--verbosity", "0").check(); kept = "before"',
 ]
 DAMAGE = """
@@ -349,7 +349,7 @@ def test_snapshot_restores_files_database_and_variables(tmp_path, monkeypatch):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in SNAPSHOT_CELLS]
     nb.cells.append(nbformat.v4.new_code_cell("# solution", metadata={"tags": ["solution"]}))
-    nb.cells.append(nbformat.v4.new_code_cell("from helpers.display import check; check(True, '', '')",
+    nb.cells.append(nbformat.v4.new_code_cell("from helpers.notebook.display import check; check(True, '', '')",
                                               metadata={"tags": ["check"]}))
     nbformat.write(nb, path)
     monkeypatch.setitem(CHAPTERS, "99", path)

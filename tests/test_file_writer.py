@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.file_writer import WriteError, write_all
+from helpers.writers.file_writer import WriteError, write_all
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -57,7 +57,7 @@ def test_failure_while_moving_into_place_restores_what_was_replaced(tmp_path, mo
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr("helpers.file_writer.os.replace", failing_replace)
+    monkeypatch.setattr("helpers.writers.file_writer.os.replace", failing_replace)
     with pytest.raises(WriteError, match=r"Cannot write .*third\.py: No space left on device"):
         write_all({tmp_path / "keep.py": "new\n", tmp_path / "fresh.py": "f", tmp_path / "third.py": "y"}, overwrite=True)
     monkeypatch.undo()

@@ -25,8 +25,8 @@ from django.db.migrations.exceptions import (
 )
 from django.db.models.signals import post_migrate, pre_migrate
 
-from helpers import pytest_plugin
-from helpers.migration_harness import (
+from helpers.testing import pytest_plugin
+from helpers.testing.migration_harness import (
     HarnessStateError,
     MigrationHarness,
     MigrationTargetError,
@@ -441,7 +441,7 @@ sys.path.insert(0, os.environ["MH_PROJECT"])
 os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
 import django
 django.setup()
-from helpers.migration_harness import MigrationHarness
+from helpers.testing.migration_harness import MigrationHarness
 
 harness = MigrationHarness()
 harness.start(("roster", "0002_person_name"))
@@ -459,7 +459,7 @@ harness.close()
 
 def _pg_marked_databases() -> dict[str, str]:
     """Every harness database on the server: name -> owner mark."""
-    from helpers.migration_harness import OWNER_MARK
+    from helpers.testing.migration_harness import OWNER_MARK
 
     with connection._nodb_cursor() as cursor:
         cursor.execute(
@@ -541,7 +541,7 @@ def test_owner_marks_tell_a_gone_process_from_a_running_one():
     import socket
     import subprocess
 
-    from helpers import migration_harness as mh
+    from helpers.testing import migration_harness as mh
 
     mine = mh._owner_mark()
     assert mine.startswith(f"{mh.OWNER_MARK} pid={os.getpid()} ")

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from helpers.migration_graph import GraphNode, MigrationGraphPicture, migration_graph
-from helpers.sandbox import Sandbox
+from helpers.analysis.migration_graph import GraphNode, MigrationGraphPicture, migration_graph
+from helpers.notebook.sandbox import Sandbox
 
 BRANCH = """
 from django.db import migrations, models
@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
 
 API = """
 import json
-from helpers import migration_plan as mp
+from helpers.analysis import migration_plan as mp
 out = {{}}
 try:
     out["result"] = {expr}
@@ -165,7 +165,7 @@ def test_merge_node_is_marked():
 
 
 def test_graph_shows_what_a_squashed_migration_replaces_without_a_false_conflict():
-    from helpers.sandbox import Sandbox
+    from helpers.notebook.sandbox import Sandbox
 
     with Sandbox(["catalog"]) as sb:
         sb.run("squashmigrations", "catalog", "0006", "--noinput").check()

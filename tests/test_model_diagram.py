@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import models
 from django.test.utils import isolate_apps
 
-from helpers.model_diagram import ModelDiagram, model_diagram
+from helpers.analysis.model_diagram import ModelDiagram, model_diagram
 
 
 def relations(diagram):

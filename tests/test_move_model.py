@@ -14,8 +14,8 @@ import re
 
 import pytest
 
-from helpers.move_model import _renamed
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
+from helpers.writers.move_model import _renamed
 
 APPS = ["oldapp", "newapp", "garage"]
 NEW_FILES = {
@@ -269,7 +269,7 @@ def test_content_type_survives_a_row_recreated_by_post_migrate(moved):
 def test_function_returns_the_plan_and_writes_the_same_files(moved_empty):
     sb = moved_empty
     code = (
-        "from helpers.move_model import plan_move, move_model\n"
+        "from helpers.writers.move_model import plan_move, move_model\n"
         "plan = plan_move('oldapp.Car', 'newapp')\n"
         "print([m.migration.name for m in plan.migrations], plan.tables)\n"
         "move_model('oldapp.Car', 'newapp')\n"
@@ -382,7 +382,7 @@ PG_OBJECT_NAMES = (
 
 
 def test_postgresql_objects_named_after_the_old_table_are_renamed_and_back():
-    from helpers.sandbox import postgres_available
+    from helpers.notebook.sandbox import postgres_available
 
     if not postgres_available():
         pytest.skip("needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL")
@@ -465,7 +465,7 @@ def test_postgresql_names_over_63_characters_are_shortened_like_django_and_liste
     """A longer table name makes some object names too long: truncate_name with a hash, every one listed."""
     from django.db.backends.utils import truncate_name
 
-    from helpers.sandbox import postgres_available
+    from helpers.notebook.sandbox import postgres_available
 
     if not postgres_available():
         pytest.skip("needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL")

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-SANDBOX_LINE = re.compile(r"from helpers\.sandbox import start; sb = start\([^\n]*\)")
+SANDBOX_LINE = re.compile(r"from helpers\.notebook import start; sb = start\([^\n]*\)")
 MACHINE_PATH = re.compile(r"/tmp/|/work/|/root/|/home/|/Users/|site-packages/|\.venv/")
 REQUIRED_HEADINGS = ("learning goals", "what can go wrong", "exercise", "recap")
 
@@ -99,7 +99,7 @@ class TestNotebookHygiene:
 STRICT_NOTEBOOK = {
     "cells": [
         {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
-         "source": 'from helpers.sandbox import start; sb = start("authors")'},
+         "source": 'from helpers.notebook import start; sb = start("authors")'},
         {"cell_type": "code", "execution_count": 2, "metadata": {},
          "outputs": [{"output_type": "stream", "name": "stdout", "text": "OUTPUT\n"}],
          "source": "print(sb.show('authors/migrations/0001_initial.py', lines=(1, 1)))"},

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
 
 ADD_CODE = """
 from django.db import migrations, models
@@ -116,7 +116,7 @@ def test_library_result_and_nothing_to_do(sb):
     out = sb.shell(
         """
         import json
-        from helpers.rehearse import rehearse_migrate
+        from helpers.analysis.rehearse import rehearse_migrate
         r = rehearse_migrate("books", "zero")
         n = rehearse_migrate("books")
         print(json.dumps([r.ok, [(m.name, m.backwards, m.ok) for m in r.migrations], n.ok, n.migrations]))
@@ -180,7 +180,7 @@ def test_a_failed_step_lists_what_was_not_run(sb):
     out = sb.shell(
         """
         import json
-        from helpers.rehearse import rehearse_migrate
+        from helpers.analysis.rehearse import rehearse_migrate
         r = rehearse_migrate("books", "zero")
         print(json.dumps([r.ok, [(m.name, m.ok) for m in r.migrations], r.not_run, r.migrations[0].error]))
         """
@@ -233,7 +233,7 @@ def test_postgresql_without_client_programs_copies_by_template(sb):
     out = sb.shell(
         """
         import json
-        import helpers.rehearse as rehearse
+        import helpers.analysis.rehearse as rehearse
         rehearse._pg_program = lambda name: None
         r = rehearse.rehearse_migrate("books", "0002")
         print(json.dumps([r.method, r.ok, r.migrations[0].error]))

@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from helpers.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox
 
 ADD_FIELDS = """
 from django.db import migrations, models
@@ -99,7 +99,7 @@ EXPECTED = {
 
 REPORT_AS_JSON = """
 import json
-from helpers.reversibility import check_reversible
+from helpers.analysis.reversibility import check_reversible
 report = check_reversible({args})
 print(json.dumps({{"ok": report.ok, "migrations": report.migrations, "checked": report.operations_checked,
     "findings": [[f.migration, f.position, f.kind] for f in report.findings]}}))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.sandbox import Sandbox, SandboxError, condense_tracebacks, project_dir, sanitize
+from helpers.notebook.sandbox import Sandbox, SandboxError, condense_tracebacks, project_dir, sanitize
 
 BOOK_FIELD = "    published = models.DateField(null=True, blank=True)\n"
 
@@ -221,7 +221,7 @@ def test_close_removes_folder_and_database_even_after_a_failure():
     sb.close()  # twice is fine
     assert not root.exists()
     if db.backend == "postgresql":
-        from helpers.sandbox import _pg_admin_connection
+        from helpers.notebook.sandbox import _pg_admin_connection
 
         with _pg_admin_connection(db.server_url) as conn:
             found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchall()
@@ -231,14 +231,14 @@ def test_close_removes_folder_and_database_even_after_a_failure():
 
 
 def test_leftovers_of_a_killed_process_are_swept_at_next_start():
-    code = "from helpers.sandbox import Sandbox; import os; sb = Sandbox(['authors']); print(sb.root, sb.db.name, flush=True); os._exit(0)"
+    code = "from helpers.notebook.sandbox import Sandbox; import os; sb = Sandbox(['authors']); print(sb.root, sb.db.name, flush=True); os._exit(0)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     root, name = out.stdout.split()
     assert Path(root).exists(), "a process killed without cleanup leaves its sandbox behind"
     with Sandbox(["authors"]):
         assert not Path(root).exists()
         if name != "None":
-            from helpers.sandbox import _pg_admin_connection, _postgres_server_url
+            from helpers.notebook.sandbox import _pg_admin_connection, _postgres_server_url
 
             with _pg_admin_connection(_postgres_server_url(None)) as conn:
                 rows = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
@@ -261,10 +261,10 @@ def test_manage_py_imports_the_same_helpers_as_this_process(sandbox, tmp_path, m
 
 
 def test_display_does_not_import_sandbox():
-    # helpers/display.py must not import helpers/sandbox.py (which imports it): no import cycle.
+    # helpers/notebook/display.py must not import helpers/notebook/sandbox.py (which imports it): no import cycle.
     import ast
 
-    import helpers.display as display
+    import helpers.notebook.display as display
 
     tree = ast.parse(Path(display.__file__).read_text())
     imported = {
@@ -273,11 +273,11 @@ def test_display_does_not_import_sandbox():
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in (node.names if isinstance(node, ast.Import) else [None])
     }
-    assert "helpers.sandbox" not in imported
+    assert "helpers.notebook.sandbox" not in imported
 
 
 def test_a_picture_of_an_unknown_app_is_a_sandbox_error(sandbox):
-    from helpers.display import migration_picture
+    from helpers.notebook.display import migration_picture
 
     with pytest.raises(SandboxError):
         migration_picture(sandbox, "no_such_app")

@@ -1,6 +1,6 @@
 """The sandbox hides Python's frozen importlib frames in tracebacks, as it hides Django's."""
 
-from helpers.sandbox import condense_tracebacks
+from helpers.notebook.sandbox import condense_tracebacks
 
 TRACEBACK = '''Traceback (most recent call last):
   File "<sandbox>/manage.py", line 23, in <module>

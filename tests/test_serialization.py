@@ -14,8 +14,8 @@ import pytest
 from django.db import models
 from django.utils.deconstruct import deconstructible
 
-from helpers.sandbox import Sandbox
-from helpers.serialization import check_models, explain
+from helpers.analysis.serialization import check_models, explain
+from helpers.notebook.sandbox import Sandbox
 
 
 class Colour(enum.Enum):

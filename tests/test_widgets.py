@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.sandbox import SandboxError
-from helpers.widgets import MigrationExplorer, parse_plan, progress
+from helpers.notebook.sandbox import SandboxError
+from helpers.notebook.widgets import MigrationExplorer, parse_plan, progress
 
 FORWARDS = """Planned operations:
 authors.0001_initial
@@ -82,7 +82,7 @@ def test_model_designer_changes_the_table_and_the_admin(client, django_user_mode
     from surveys.dynamic import response_model
     from surveys.models import Question, Survey
 
-    from helpers.widgets import ModelDesigner
+    from helpers.notebook.widgets import ModelDesigner
 
     def columns():
         with connection.cursor() as cursor:

@@ -2,7 +2,7 @@
 
 TEST = '''
 sb.write("roster/test_exercise.py", \'\'\'
-    from helpers.migration_harness import MigrationTestCase
+    from helpers.testing.migration_harness import MigrationTestCase
 
     class SplitNamesTests(MigrationTestCase):
         migrate_from = ("roster", "0004_remove_person_first_name_last_name")

@@ -4,7 +4,7 @@ from django.db import DatabaseError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 
-from helpers.dynamic_models import schema_change
+from helpers.dynamic.dynamic_models import schema_change
 
 from . import dynamic
 from .models import Question, Survey

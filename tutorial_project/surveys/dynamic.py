@@ -21,14 +21,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
-from helpers import dynamic_admin
-from helpers.dynamic_admin import (
+from helpers.dynamic import dynamic_admin
+from helpers.dynamic.dynamic_admin import (
     ensure_permissions,
     refresh_admin,
     remove_permissions,
     rename_permissions,
 )
-from helpers.dynamic_models import (
+from helpers.dynamic.dynamic_models import (
     DynamicModelCache,
     FieldSpec,
     ModelSpec,

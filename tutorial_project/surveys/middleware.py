@@ -1,11 +1,11 @@
 """Opt-in: add "surveys.middleware.SurveySchemaMiddleware" to MIDDLEWARE to keep every
-process's response models, admin and URLs fresh (see helpers.dynamic_admin)."""
+process's response models, admin and URLs fresh (see helpers.dynamic.dynamic_admin)."""
 
 import os
 
 from django.urls import NoReverseMatch, reverse
 
-from helpers.dynamic_admin import SchemaFreshnessMiddleware
+from helpers.dynamic.dynamic_admin import SchemaFreshnessMiddleware
 
 from . import dynamic
 

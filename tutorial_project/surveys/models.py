@@ -7,7 +7,7 @@ per survey, at run time, from these rows.
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from helpers.dynamic_models import FIELD_TYPES, schema_change
+from helpers.dynamic.dynamic_models import FIELD_TYPES, schema_change
 
 
 class Survey(models.Model):
@@ -21,7 +21,7 @@ class Survey(models.Model):
     def __str__(self):
         return self.title or self.name
 
-    # Definition rows and DDL in one transaction: see helpers.dynamic_models.schema_change.
+    # Definition rows and DDL in one transaction: see helpers.dynamic.dynamic_models.schema_change.
     def save(self, *args, **kwargs):
         if not self._state.adding and not kwargs.get("update_fields"):
             # applied_spec is written by surveys.dynamic only: never overwrite it with a stale copy.
@@ -69,7 +69,7 @@ class Question(models.Model):
 
     def clean(self):
         """Refuse a bad column name or type (a form error, not a 500)."""
-        from helpers.dynamic_models import FieldSpec, ModelSpec, validate_spec
+        from helpers.dynamic.dynamic_models import FieldSpec, ModelSpec, validate_spec
 
         spec = ModelSpec("surveys", "response_check", "surveys_response_check",
                          (FieldSpec("1", self.name, self.field_type, self.required, self.label),))

@@ -15,7 +15,7 @@ from django.db import models
 from django.test import SimpleTestCase
 from django.urls import NoReverseMatch, reverse
 
-from helpers import dynamic_admin, dynamic_models
+from helpers.dynamic import dynamic_admin, dynamic_models
 
 SPEC = dynamic_models.ModelSpec("surveys", "response_canary", "surveys_response_canary",
                                 (dynamic_models.FieldSpec("1", "note", "text"),))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from helpers.dynamic_admin import SchemaHookView
+from helpers.dynamic.dynamic_admin import SchemaHookView
 
 from . import dynamic, views
 

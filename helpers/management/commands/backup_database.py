@@ -1,4 +1,4 @@
-"""``manage.py backup_database NAME``: a named copy of the whole database (see helpers.db_backup)."""
+"""``manage.py backup_database NAME``: a named copy of the whole database (see helpers.backups.db_backup)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.db_backup import DEFAULT_TIMEOUT, BackupError, backup_database, delete_backup
+from helpers.backups.db_backup import DEFAULT_TIMEOUT, BackupError, backup_database, delete_backup
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ Use it in place of ``makemigrations`` after rewriting a model with
 writes ``NNNN_breakdown`` (partials and virtual fields),
 ``NNNN_breakdown_copy`` (``CopyDataToPartial``) and ``NNNN_breakdown_cleanup``
 (the moved fields removed), with no prompt and no hand edit, all or none. The
-files import only Django and ``bdmodels``. See :mod:`helpers.breakdown`.
+files import only Django and ``bdmodels``. See :mod:`helpers.writers.breakdown`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from helpers.breakdown import (
+from helpers.writers.breakdown import (
     BreakdownError,
     check_library_compatible,
     plan_breakdown,
     summary,
     write_breakdown_migrations,
 )
-from helpers.file_writer import WriteError
+from helpers.writers.file_writer import WriteError
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from helpers.serialization import check_models
+from helpers.analysis.serialization import check_models
 
 
 class Command(BaseCommand):

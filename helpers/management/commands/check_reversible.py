@@ -1,7 +1,7 @@
 """``manage.py check_reversible [app_label [migration_name]]``: find what a rollback would fail on.
 
 Lists every operation of the backwards plan that cannot be reversed (see
-:mod:`helpers.reversibility` for the kinds), without running anything.
+:mod:`helpers.analysis.reversibility` for the kinds), without running anything.
 
 Exit status (for CI):
 
@@ -19,7 +19,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.reversibility import check_reversible
+from helpers.analysis.reversibility import check_reversible
 
 
 class Command(BaseCommand):

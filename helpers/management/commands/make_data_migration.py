@@ -7,13 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from helpers.data_migration import (
+from helpers.writers.data_migration import (
     DataMigrationError,
     plan_data_migration,
     render_data_migration,
     write_data_migration,
 )
-from helpers.file_writer import WriteError
+from helpers.writers.file_writer import WriteError
 
 
 class Command(BaseCommand):

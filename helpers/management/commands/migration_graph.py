@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.migration_graph import migration_graph
+from helpers.analysis.migration_graph import migration_graph
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.migration_plan import conflicts, history_problems, leaf_nodes, migration_plan
+from helpers.analysis.migration_plan import conflicts, history_problems, leaf_nodes, migration_plan
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from helpers.model_diagram import model_diagram
+from helpers.analysis.model_diagram import model_diagram
 
 
 class Command(BaseCommand):

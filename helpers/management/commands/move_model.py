@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.file_writer import WriteError
-from helpers.move_model import MoveModelError, plan_move
+from helpers.writers.file_writer import WriteError
+from helpers.writers.move_model import MoveModelError, plan_move
 
 
 class Command(BaseCommand):

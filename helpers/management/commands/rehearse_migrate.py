@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.rehearse import RehearsalError, rehearse_migrate
+from helpers.analysis.rehearse import RehearsalError, rehearse_migrate
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
-from helpers.db_backup import DEFAULT_TIMEOUT, BackupError, restore_database
+from helpers.backups.db_backup import DEFAULT_TIMEOUT, BackupError, restore_database
 
 
 class Command(BaseCommand):

@@ -20,7 +20,7 @@ SKIP_REASON = (
 
 def second_django_python(series: str = SECOND_SERIES) -> str | None:
     """The Python of the kit's venv for Django ``series``, or None where it was not prepared."""
-    root = Path(os.environ.get("KIT_ROOT", Path(__file__).resolve().parent.parent))
+    root = Path(os.environ.get("KIT_ROOT", Path(__file__).resolve().parents[2]))
     python = root / ".nox" / f"django-{series.replace('.', '-')}" / "bin" / "python"
     if not python.exists():
         return None

@@ -35,7 +35,7 @@ from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.writer import MigrationWriter
 
-from helpers.file_writer import write_all
+from helpers.writers.file_writer import write_all
 
 __all__ = [
     "DataMigrationError",
@@ -255,7 +255,7 @@ def write_data_migration(plan: DataMigrationPlan) -> Path:
     """Write the file of ``plan`` (and a missing ``__init__.py``), all or nothing; return its path.
 
     Never overwrites an existing file. Raises
-    :class:`helpers.file_writer.WriteError` when the file exists or cannot
+    :class:`helpers.writers.file_writer.WriteError` when the file exists or cannot
     be written: nothing is then left behind.
     """
     if plan.path is None:

@@ -5,7 +5,7 @@ database alias is given) the ``django_migrations`` table. Nothing is applied,
 faked or recorded, and no table is created, so the functions are safe to call
 against production before a deployment::
 
-    from helpers.migration_plan import migration_plan, migration_status, leaf_nodes
+    from helpers.analysis.migration_plan import migration_plan, migration_status, leaf_nodes
 
     print(migration_plan("books", "0002"))   # what `migrate books 0002` would run
     migration_plan("books", "zero").backwards  # True: it would unapply

@@ -33,7 +33,7 @@ command). The plan is checked before anything is written: after the planned
 migrations, Django's autodetector must find no change left, so
 ``makemigrations --check`` is clean. The files are written all-or-nothing.
 
-Only Django is imported (and :mod:`helpers.file_writer`, standard library only).
+Only Django is imported (and :mod:`helpers.writers.file_writer`, standard library only).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ from django.db.migrations.serializer import BaseSerializer
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
 
-from helpers.file_writer import write_all
+from helpers.writers.file_writer import write_all
 
 __all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move", "postgresql_renames"]
 
@@ -272,7 +272,7 @@ class MovePlan:
     def write(self) -> list[Path]:
         """Write the migration files, all or none; return their paths.
 
-        Raises :class:`helpers.file_writer.WriteError` (nothing written) when a
+        Raises :class:`helpers.writers.file_writer.WriteError` (nothing written) when a
         file cannot be written or already exists.
         """
         write_all(self.files())
@@ -686,7 +686,7 @@ def move_model(model: str, target_app: str, *, rename_db_objects: bool = False,
     Returns the plan (its ``migrations`` list the files written). Raises
     :class:`MoveModelError`, writing nothing, when the move cannot be done
     safely (see :func:`plan_move`), and
-    :class:`helpers.file_writer.WriteError`, writing nothing, when a file
+    :class:`helpers.writers.file_writer.WriteError`, writing nothing, when a file
     cannot be written.
     """
     plan = plan_move(model, target_app, rename_db_objects=rename_db_objects, using=using)

@@ -5,7 +5,7 @@ forwards plan) really runs depends on the rows too. This module runs the very
 plan ``migrate [app_label [migration_name]]`` would run, with Django's own
 :class:`~django.db.migrations.executor.MigrationExecutor`, on a copy::
 
-    from helpers.rehearse import rehearse_migrate
+    from helpers.analysis.rehearse import rehearse_migrate
 
     result = rehearse_migrate("books", "0002")   # what `migrate books 0002` would do
     result.ok              # False: a step failed on the copy
@@ -33,10 +33,10 @@ is only read: the plan and the copy. A killed process (``kill -9``) can leave
 a copy named ``<db>_rehearse_<hex>`` behind.
 
 Bad input (unknown app, migration, alias) raises Django's ``CommandError``
-from :mod:`helpers.migration_plan`, before any copy is made; a copy that
+from :mod:`helpers.analysis.migration_plan`, before any copy is made; a copy that
 cannot be made raises :class:`RehearsalError`.
 
-Only Django (and :mod:`helpers.migration_plan`) is imported.
+Only Django (and :mod:`helpers.analysis.migration_plan`) is imported.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.migration import Migration
 
-from helpers.migration_plan import database_connection, prepared_executor, resolve_target
+from helpers.analysis.migration_plan import database_connection, prepared_executor, resolve_target
 
 __all__ = ["MigrationResult", "OperationResult", "Rehearsal", "RehearsalError", "rehearse_migrate"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from helpers.display import CommandResult
-    from helpers.sandbox import Sandbox
+    from helpers.notebook.display import CommandResult
+    from helpers.notebook.sandbox import Sandbox
 
 __all__ = ["MigrationExplorer", "ModelDesigner", "PlanStep", "Progress", "progress"]
 
@@ -116,7 +116,7 @@ class MigrationExplorer:
 
     def select(self, app: str, target: str) -> MigrationExplorer:
         """Choose the app and the target migration (a name, a unique prefix, or ``zero``)."""
-        from helpers.sandbox import SandboxError
+        from helpers.notebook.sandbox import SandboxError
 
         targets = self._targets(app)
         matches = [t for t in targets if t == target or t.startswith(target)]
@@ -220,7 +220,7 @@ class ModelDesigner:
         """Design ``survey``'s response model; ``client`` fetches its admin changelist."""
         import ipywidgets as w
 
-        from helpers.dynamic_models import FIELD_TYPES
+        from helpers.dynamic.dynamic_models import FIELD_TYPES
 
         self.survey, self.client = survey, client
         self.url = changelist_url or f"/admin/{survey._meta.app_label}/response_{survey.name}/"
@@ -257,7 +257,7 @@ class ModelDesigner:
         return [(q.name, q.field_type) for q in self.survey.questions.order_by("position", "id")]
 
     def _question(self, name: str) -> Any:
-        from helpers.sandbox import SandboxError
+        from helpers.notebook.sandbox import SandboxError
 
         found = self.survey.questions.filter(name=name).first()
         if found is None:
@@ -293,7 +293,7 @@ class ModelDesigner:
 
     def changelist(self) -> tuple[int, list[str]]:
         """The admin changelist's HTTP status and its columns (checkbox excluded)."""
-        from helpers.dynamic_admin import changelist_columns
+        from helpers.dynamic.dynamic_admin import changelist_columns
 
         page = self.client.get(self.url)
         return page.status_code, changelist_columns(page.content) if page.status_code == 200 else []
@@ -305,7 +305,7 @@ class ModelDesigner:
         ``press("Remove", name)``. Unlike the methods above, a refused change
         is shown in the form (as the widget shows it), not raised.
         """
-        from helpers.sandbox import SandboxError
+        from helpers.notebook.sandbox import SandboxError
 
         actions = {"Add field": (self.add_field, [self._name, self._type]),
                    "Rename": (self.rename_field, [self._pick, self._new_name]),

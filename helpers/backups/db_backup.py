@@ -63,7 +63,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 from django.utils.connection import ConnectionDoesNotExist
 
-from helpers.file_writer import WriteError, write_all
+from helpers.writers.file_writer import WriteError, write_all
 
 __all__ = [
     "BackupError",

@@ -1,10 +1,10 @@
-"""pytest support for :mod:`helpers.migration_harness`: the ``migration_harness`` fixture.
+"""pytest support for :mod:`helpers.testing.migration_harness`: the ``migration_harness`` fixture.
 
 Enable it in your root ``conftest.py``::
 
-    pytest_plugins = ["helpers.pytest_plugin"]
+    pytest_plugins = ["helpers.testing.pytest_plugin"]
 
-(or ``pytest -p helpers.pytest_plugin``, or import the fixture into a test
+(or ``pytest -p helpers.testing.pytest_plugin``, or import the fixture into a test
 module). It needs pytest-django. A test then reads::
 
     def test_combine_names(migration_harness):
@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.migration_harness import MigrationHarness
+from helpers.testing.migration_harness import MigrationHarness
 
 __all__ = ["migration_harness"]
 

@@ -59,7 +59,7 @@ from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
 
-from helpers.file_writer import write_all
+from helpers.writers.file_writer import write_all
 
 __all__ = [
     "BreakdownError",
@@ -617,7 +617,7 @@ def write_breakdown_migrations(
 
     Returns the plan and the paths written (none with ``dry_run``). Raises
     :class:`BreakdownError` when :func:`plan_breakdown` refuses, and
-    ``helpers.file_writer.WriteError`` when a file exists or cannot be written;
+    ``helpers.writers.file_writer.WriteError`` when a file exists or cannot be written;
     either way no file is left behind. ``plan`` (from :func:`plan_breakdown`)
     saves planning twice.
     """

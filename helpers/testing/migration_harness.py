@@ -73,7 +73,7 @@ Bad input
     runs leaves the scratch database as Django leaves it; the next
     ``start()`` restores the snapshot.
 
-For pytest, ``helpers.pytest_plugin`` has a ``migration_harness`` fixture;
+For pytest, ``helpers.testing.pytest_plugin`` has a ``migration_harness`` fixture;
 for ``unittest``/``manage.py test``, subclass :class:`MigrationTestCase`.
 Only Django is imported here: copy this file into your project.
 """

@@ -4,7 +4,7 @@ Running a notebook must never change the repository, and several notebooks
 must run at once without touching each other's files or database. So each
 notebook's first cell starts a *sandbox*::
 
-    from helpers.sandbox import start; sb = start("authors", "books")
+    from helpers.notebook import start; sb = start("authors", "books")
 
 which copies the tutorial project (only the named apps, plus the project
 package and ``manage.py``) into a fresh temporary folder and gives it a
@@ -58,13 +58,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from helpers.display import CommandResult, Diff, FileView, Table
+from helpers.notebook.display import CommandResult, Diff, FileView, Table
 
 __all__ = ["HttpResult", "Sandbox", "SandboxError", "Server", "project_dir", "start"]
 
 SANDBOX_PREFIX = "kit-sandbox-"
 # The folder holding the ``helpers`` package this process imported.
-_HELPERS_ROOT = Path(__file__).resolve().parent.parent
+_HELPERS_ROOT = Path(__file__).resolve().parents[2]
 PG_DATABASE_PREFIX = "kit_sb_"
 PROJECT_PACKAGE = "mysite"
 BACKENDS = ("sqlite", "postgresql")
@@ -85,7 +85,7 @@ def project_dir() -> Path:
     next to the ``helpers`` package in the kit's repository.
     """
     override = os.environ.get("KIT_PROJECT_DIR")
-    path = Path(override) if override else Path(__file__).resolve().parent.parent / "tutorial_project"
+    path = Path(override) if override else Path(__file__).resolve().parents[2] / "tutorial_project"
     if not (path / "manage.py").is_file():
         raise SandboxError(
             f"No Django project at {path}: set KIT_PROJECT_DIR to the folder holding manage.py."
@@ -230,7 +230,7 @@ def _path_replacements(root: Path | None) -> list[tuple[str, str]]:
         pairs.append((sp, "<site-packages>"))
     for key in ("stdlib", "platstdlib"):
         pairs.append((sysconfig.get_paths()[key], "<python>"))
-    kit_root = str(Path(__file__).resolve().parent.parent)
+    kit_root = str(Path(__file__).resolve().parents[2])
     pairs.append((kit_root, "<kit>"))
     pairs.append((sys.prefix, "<venv>"))
     pairs.append((tempfile.gettempdir(), "<tmp>"))
@@ -243,7 +243,7 @@ def sanitize(text: str, root: Path | None = None) -> str:
     for old, new in _path_replacements(root):
         if old:
             text = text.replace(old, new)
-    # Another interpreter's paths (a second Django's venv, see helpers.django_versions).
+    # Another interpreter's paths (a second Django's venv, see helpers.notebook.django_versions).
     text = _OTHER_SITE_PACKAGES.sub("<site-packages>", text)
     return _OTHER_STDLIB.sub("<python>", text)
 
@@ -449,7 +449,7 @@ class Sandbox:
         """Run ``python manage.py *args`` in a fresh interpreter and return its result.
 
         ``python`` runs another interpreter (e.g. another Django's venv, see
-        ``helpers.django_versions``) instead of this kernel's.
+        ``helpers.notebook.django_versions``) instead of this kernel's.
 
         ``input`` is fed to the command's standard input (answers to prompts);
         without it the command gets an empty input, as in CI. The result
@@ -1026,7 +1026,7 @@ def start(*apps: str, backend: str | None = None) -> Sandbox:
     sandbox = Sandbox(list(apps) or None, backend=backend)
     _notebook_sandboxes.append(sandbox)
     with contextlib.suppress(Exception):
-        from helpers.display import install_notebook_error_display
+        from helpers.notebook.display import install_notebook_error_display
 
         install_notebook_error_display(sandbox.sanitize, brief=(SandboxError,))
     print(f"Sandbox ready: apps {', '.join(sandbox.apps)} on {sandbox.backend}.")

@@ -268,9 +268,9 @@ def models_picture(sandbox: Any, *apps: str) -> Any:
 
     Runs ``manage.py model_diagram ... --format json`` in the sandbox (a fresh
     interpreter, so it sees every edit) and returns a
-    :class:`helpers.model_diagram.ModelDiagram`, which shows as SVG in Jupyter.
+    :class:`helpers.analysis.model_diagram.ModelDiagram`, which shows as SVG in Jupyter.
     """
-    from helpers.model_diagram import ModelDiagram
+    from helpers.analysis.model_diagram import ModelDiagram
 
     return _picture(sandbox, "model_diagram", apps, ModelDiagram)
 
@@ -279,9 +279,9 @@ def migration_picture(sandbox: Any, *apps: str) -> Any:
     """A picture of the migration graph of ``apps`` in a sandbox, as its files stand now.
 
     Runs ``manage.py migration_graph ... --format json`` in the sandbox and
-    returns a :class:`helpers.migration_graph.MigrationGraphPicture`, which
+    returns a :class:`helpers.analysis.migration_graph.MigrationGraphPicture`, which
     shows as SVG in Jupyter (conflicts, merges, squashed migrations marked).
     """
-    from helpers.migration_graph import MigrationGraphPicture
+    from helpers.analysis.migration_graph import MigrationGraphPicture
 
     return _picture(sandbox, "migration_graph", apps, MigrationGraphPicture)

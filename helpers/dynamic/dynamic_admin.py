@@ -3,7 +3,7 @@
 Django caches what the admin shows: ``admin.site._registry`` maps model
 *classes* to their ``ModelAdmin``, and the URL patterns built from it are
 cached after the first request. When a dynamic model is rebuilt (see
-``helpers.dynamic_models``), the admin keeps the old class: old columns, a
+``helpers.dynamic.dynamic_models``), the admin keeps the old class: old columns, a
 404 for a new model, or a crash when a column is gone. This module:
 
 * :func:`unregister_by_table`: takes the stale class out of the admin by
@@ -61,7 +61,7 @@ __all__ = [
     "unregister_by_table",
 ]
 
-HOOK_SALT = "helpers.dynamic_admin.hook"
+HOOK_SALT = "helpers.dynamic.dynamic_admin.hook"
 HOOK_HEADER = "X-Schema-Hook-Token"
 
 

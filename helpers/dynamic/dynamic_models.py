@@ -20,7 +20,7 @@ parts of that technique that do not depend on how definitions are stored:
 
 Only Django is imported: copy this file into a project. The admin side
 (re-registration, URLconf reload, freshness across processes) is in
-``helpers.dynamic_admin``.
+``helpers.dynamic.dynamic_admin``.
 """
 
 from __future__ import annotations
