@@ -215,3 +215,203 @@ def test_unknown_database_app_and_migration_are_clear_errors(corpus, command):
         assert out.returncode != 0
         assert "Traceback" not in out.stderr, out.stderr
         assert text in out.stderr, out.stderr
+
+
+# -- rehearse_migrate against Django's own migrate, on the same rows
+
+def _django_steps(output: str) -> tuple[list[str], str | None]:
+    """Migrations ``migrate`` finished (``Applying x... OK``) and the one it was running when it failed."""
+    done, running = [], None
+    for line in output.splitlines():
+        line = line.strip()
+        if line.startswith(("Applying ", "Unapplying ")):
+            name = line.split()[1].rstrip(".")
+            if line.endswith("OK"):
+                done.append(name)
+            else:
+                running = name
+    return done, running
+
+
+def _rehearsed_steps(output: str) -> tuple[list[str], str | None]:
+    """Migrations ``rehearse_migrate`` ran ok, and the one it reports FAILED."""
+    done, failed = [], None
+    for line in output.splitlines():
+        if line.startswith("  ") and line.strip().startswith(("Apply ", "Unapply ")):
+            name, result = line.strip().split(" ", 1)[1].split(": ", 1)
+            if result.startswith("ok"):
+                done.append(name)
+            elif result.startswith("FAILED"):
+                failed = name
+    return done, failed
+
+
+REHEARSALS = {
+    "account 0003 clean": (("account", "0003"), None),
+    "account 0003 shared email": (("account", "0003"), VIOLATIONS["shared-email"][1]),
+    "socialaccount 0004 token without app": (("socialaccount", "0004"), VIOLATIONS["token-without-app"][1]),
+    "taggit zero": (("taggit", "zero"), None),
+    "filer 0012": (("filer", "0012"), None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REHEARSALS))
+def test_rehearse_migrate_is_what_the_real_migrate_then_does(corpus, case):
+    target, script = REHEARSALS[case]
+    db = corpus.copy()
+    if script:
+        assert corpus.run(db, "shell", "-c", script).returncode == 0
+    before = corpus.run(db, "showmigrations").stdout
+    rehearsal = corpus.run(db, "rehearse_migrate", *target)
+    assert corpus.run(db, "showmigrations").stdout == before  # the rehearsal changed nothing
+    real = corpus.run(db, "migrate", *target)
+    rehearsed, failed = _rehearsed_steps(rehearsal.stdout)
+    done, running = _django_steps(real.stdout)
+    assert rehearsal.returncode == (0 if real.returncode == 0 else 1), (rehearsal.stdout, real.stderr)
+    assert rehearsed == done and rehearsed, (rehearsal.stdout, real.stdout)
+    assert failed == running, (rehearsal.stdout, real.stdout)
+    if failed:
+        assert "IntegrityError" in rehearsal.stdout and "IntegrityError" in real.stderr
+
+
+# -- migration_graph and model_diagram against the loader and the database
+
+LOADER_TRUTH = """
+import json
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+loader = MigrationLoader(connection, ignore_no_migrations=True, replace_migrations=False)
+print(json.dumps({
+    "/".join(key): {"parents": sorted("/".join(p.key) for p in loader.graph.node_map[key].parents),
+                    "applied": key in loader.applied_migrations,
+                    "replaces": sorted("/".join(r) for r in loader.disk_migrations[key].replaces)}
+    for key in loader.graph.nodes
+}))
+"""
+
+
+def test_migration_graph_json_is_the_loaders_graph(corpus):
+    import json
+
+    db = corpus.copy()
+    assert corpus.run(db, "migrate", "taggit", "0003", "-v0").returncode == 0  # some applied, some not
+    truth = json.loads(corpus.run(db, "shell", "--no-imports", "-c", LOADER_TRUTH).stdout)
+    out = corpus.run(db, "migration_graph", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    kit = {
+        f"{n['app_label']}/{n['name']}": {
+            "parents": sorted("/".join(p) for p in n["parents"]),
+            "applied": n["applied"],
+            "replaces": sorted("/".join(r) for r in n["replaces"]),
+        }
+        for n in json.loads(out.stdout)["nodes"]
+        if not n["external"]
+    }
+    assert kit == truth
+    assert len(truth) > 60 and any(v["replaces"] for v in truth.values())  # filer's squash is in it
+    unapplied = {k for k, v in truth.items() if not v["applied"]}
+    assert "taggit/0005_auto_20220424_2025" in unapplied and "taggit/0003_taggeditem_add_unique_index" not in unapplied
+
+
+DATABASE_TRUTH = """
+import json
+from django.apps import apps
+from django.db import connection
+models = [m for m in apps.get_models() if not m._meta.auto_created]
+with connection.cursor() as cursor:
+    tables = set(connection.introspection.table_names(cursor))
+    foreign_keys = {t: {c: ref for c, (_, ref) in connection.introspection.get_relations(cursor, t).items()}
+                    for t in sorted(tables)}
+print(json.dumps({
+    "apps": sorted({m._meta.app_label for m in models}),
+    "models": {m._meta.label: m._meta.db_table for m in models},
+    "columns": {m._meta.label: {f.name: f.column for f in m._meta.concrete_fields} for m in models},
+    "tables": sorted(tables),
+    "foreign_keys": foreign_keys,
+}))
+"""
+
+
+def test_model_diagram_json_is_the_registry_and_the_databases_foreign_keys(corpus):
+    import json
+
+    truth = json.loads(corpus.run(corpus.base, "shell", "--no-imports", "-c", DATABASE_TRUTH).stdout)
+    out = corpus.run(corpus.base, "model_diagram", *truth["apps"], "--format", "json")
+    assert out.returncode == 0, out.stderr
+    kit = json.loads(out.stdout)
+    drawn = {b["label"]: b["table"] for b in kit["boxes"]}
+    assert drawn == truth["models"]  # every model, with its table
+    assert set(drawn.values()) <= set(truth["tables"])
+    table_of = truth["models"]
+    # every foreign key the kit draws is a foreign key of the database, to the same table
+    drawn_fks: set[tuple[str, str]] = set()
+    for rel in kit["relations"]:
+        if rel["kind"] == "m2m":
+            through = rel["through"] if rel["through"] in truth["tables"] else table_of[rel["through"]]
+            refs = set(truth["foreign_keys"][through].values())
+            assert table_of[rel["target"]] in refs, rel
+            # the source side: a foreign key, or (taggit's generic through) a content type and object id
+            assert table_of[rel["source"]] in refs or "django_content_type" in refs, rel
+            continue
+        table, column = table_of[rel["source"]], truth["columns"][rel["source"]][rel["field"]]
+        assert truth["foreign_keys"][table].get(column) == table_of[rel["target"]], rel
+        drawn_fks.add((table, column))
+    # and every foreign key of a model's table in the database is drawn
+    in_db = {(t, c) for t in table_of.values() for c in truth["foreign_keys"][t]}
+    assert in_db == drawn_fks
+    assert len(in_db) >= 30
+
+
+# -- the harness on apps this repository did not write
+
+HARNESS = """
+from django.db import IntegrityError
+from helpers.testing.migration_harness import MigrationHarness
+
+def rows(apps, label, *fields):
+    return sorted(apps.get_model(label).objects.values_list(*fields))
+
+h = MigrationHarness()
+try:
+    old = h.start(("taggit", "0003"))
+    ct = old.get_model("contenttypes", "ContentType").objects.create(app_label="x", model="y")
+    Tag, Item = old.get_model("taggit", "Tag"), old.get_model("taggit", "TaggedItem")
+    for i in range(5):
+        tag = Tag.objects.create(name=f"t{i}", slug=f"t{i}")
+        Item.objects.create(tag=tag, content_type_id=ct.pk, object_id=i)
+    tags = rows(old, "taggit.Tag", "id", "name", "slug")
+    items = rows(old, "taggit.TaggedItem", "id", "tag_id", "content_type_id", "object_id")
+    for step in (h.forwards, h.backwards, h.forwards):
+        state = step(("taggit", "0006" if step == h.forwards else "0003"))
+        assert rows(state, "taggit.Tag", "id", "name", "slug") == tags
+        assert rows(state, "taggit.TaggedItem", "id", "tag_id", "content_type_id", "object_id") == items
+    print("taggit ok", len(tags), len(items))
+
+    old = h.start(("account", "0003"))
+    user = old.get_model("people", "User").objects.create(username="ada", password="!")
+    Email = old.get_model("account", "EmailAddress")
+    Email.objects.create(user=user, email="ada@example.com", verified=True, primary=True)
+    emails = rows(old, "account.EmailAddress", "id", "user_id", "email", "verified", "primary")
+    new = h.forwards(("account", "0009"))
+    assert rows(new, "account.EmailAddress", "id", "user_id", "email", "verified", "primary") == emails
+    back = h.backwards(("account", "0003"))
+    assert rows(back, "account.EmailAddress", "id", "user_id", "email", "verified", "primary") == emails
+    new = h.forwards(("account", "0009"))
+    bob = new.get_model("people", "User").objects.create(username="bob", password="!")
+    new.get_model("account", "EmailAddress").objects.create(user_id=bob.pk, email="ada@example.com")
+    try:
+        h.backwards(("account", "0003"))
+    except IntegrityError:
+        print("account rollback refused by the rows")
+    else:
+        raise AssertionError("the shared email did not stop the rollback")
+finally:
+    h.close()
+"""
+
+
+def test_the_harness_migrates_real_apps_back_and_forth_with_rows(corpus):
+    out = corpus.run(corpus.copy(), "shell", "-c", HARNESS)
+    assert out.returncode == 0, out.stderr
+    assert "taggit ok 5 5" in out.stdout
+    assert "account rollback refused by the rows" in out.stdout
