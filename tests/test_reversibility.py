@@ -256,3 +256,36 @@ def test_the_committed_project_is_reversible():
         assert result.returncode == 0
         assert "Backwards plan for books to zero" in result.stdout
         assert "Every operation can be reversed." in result.stdout
+
+
+def test_breakdown_cleanup_is_never_a_false_positive_and_really_reverses_with_rows():
+    """The kit's own breakdown_migrations: the cleanup (once ``RemoveMovedField``) restores its values.
+
+    Catches: ``check_reversible`` judging the cleanup's state-only ``RemoveField`` (or a
+    ``RemoveMovedField``) by ``RemoveField``'s database rule (a ``fails-with-rows``/``data-lost``
+    finding, exit 1), statically or ``--applied``;
+    and a cleanup whose reversal does not bring every value back.
+    """
+    pytest.importorskip("bdmodels")
+    from test_breakdown import ORIGINAL, THREE, checksum, models_text
+
+    with Sandbox(["central"]) as sb:
+        sb.run("migrate", "-v0").check()
+        sb.run("loaddata", "central").check()
+        sb.shell("from central.sample import fill; fill(15, start=100)").check()
+        assert sb.count("central_central") == 20
+        before = checksum(sb, ORIGINAL)
+        sb.write("central/models.py", models_text(THREE))
+        sb.run("breakdown_migrations", "central").check()
+        sb.run("migrate", "central", "-v0").check()
+        cleanup = sb.read("central/migrations/0004_breakdown_cleanup.py")
+        # e..j left central_central: RemoveField in the state, a RunPython that restores them backwards
+        assert cleanup.count("migrations.RemoveField(") == 6 and "SeparateDatabaseAndState" in cleanup
+        for args in (("central", "0001"), ("central", "0001", "--applied")):
+            result = sb.run("check_reversible", *args)
+            assert result.returncode == 0, result
+        for applied in (True, False):
+            findings = report(sb, "central", "0001", assume_all_applied=applied)["findings"]
+            assert [f for f in findings if f[0].startswith("central.0004")] == [], findings
+        sb.run("migrate", "central", "0001", "-v0").check()  # the real rollback, with the 20 rows
+        assert checksum(sb, ORIGINAL) == before
