@@ -289,3 +289,21 @@ def test_breakdown_cleanup_is_never_a_false_positive_and_really_reverses_with_ro
             assert [f for f in findings if f[0].startswith("central.0004")] == [], findings
         sb.run("migrate", "central", "0001", "-v0").check()  # the real rollback, with the 20 rows
         assert checksum(sb, ORIGINAL) == before
+
+
+def test_a_reversed_runpython_that_runs_first_makes_the_finding_a_warning_and_the_rollback_works():
+    """Django's contenttypes.0002: its RunPython's reverse refills ``name`` before NOT NULL returns.
+
+    Catches: reporting the re-imposed NOT NULL as an ERROR (exit 1) although the real
+    rollback, run below on the content type rows, succeeds.
+    """
+    with Sandbox(["authors", "books"]) as sb:
+        sb.run("migrate", "-v0").check()
+        assert sb.count("django_content_type") > 0
+        for extra in ((), ("--applied",)):
+            out = sb.run("check_reversible", "contenttypes", "0001", *extra).stdout
+            line = next(x for x in out.splitlines() if "contenttypes.0002" in x)
+            assert line.strip().startswith("warning:"), out
+            assert "the reverse of operation 3 (Raw Python operation) runs before it" in line
+        sb.run("migrate", "contenttypes", "0001", "-v0").check()  # the real rollback, with rows
+        assert sb.applied("contenttypes").column("name") == ["0001_initial"]
