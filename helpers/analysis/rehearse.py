@@ -94,7 +94,7 @@ class OperationResult:
 
     def __str__(self) -> str:
         verdict = "ok" if self.ok else f"FAILED: {self.error}"
-        return f"{self.position}. {self.description}: {verdict} ({self.seconds:.3f}s)"
+        return f"{self.position}. {self.description}: {verdict} [{self.seconds:.3f} s (timed)]"
 
 
 @dataclass
@@ -117,7 +117,8 @@ class MigrationResult:
 
     def __str__(self) -> str:
         verb = "Unapply" if self.backwards else "Apply"
-        head = f"{verb} {self.app_label}.{self.name}: {'ok' if self.ok else 'FAILED'} ({self.seconds:.3f}s)"
+        verdict = "ok" if self.ok else "FAILED"
+        head = f"{verb} {self.app_label}.{self.name}: {verdict} [{self.seconds:.3f} s (timed)]"
         lines = [head, *(f"    {op}" for op in self.operations)]
         if not self.ok and all(op.ok for op in self.operations):
             lines.append(f"    FAILED after its operations: {self.error}")
