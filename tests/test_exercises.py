@@ -35,7 +35,7 @@ import pytest
 
 from helpers.notebook.sandbox import postgres_available
 
-REQUIRE_ALL = False  # True: a chapter with an exercise but no wrong answers fails
+REQUIRE_ALL = True  # True: a chapter with an exercise but no wrong answers fails
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
