@@ -4,7 +4,12 @@ The corpus installs pinned releases from PyPI (django-allauth, django-filer,
 django-taggit, django-reversion), a custom user model and two apps of its own.
 It is migrated once per module (a few seconds); every test works on a copy.
 The truth is Django: ``migrate --plan`` for ``migration_plan``, a real
-``migrate`` rollback on the same rows for ``check_reversible --applied``.
+``migrate`` rollback on the same rows for ``check_reversible --applied`` and
+for ``rehearse_migrate`` (same steps ok, same step failing), the loader's graph
+for ``migration_graph --format json`` (every node, edge, applied mark and
+squash), the app registry and the database's own foreign keys (introspection)
+for ``model_diagram --format json``; and the harness migrates taggit and allauth
+back and forth with rows.
 Runs on the pass's backend (SQLite, or PostgreSQL with KIT_BACKEND=postgresql).
 """
 
