@@ -14,10 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from helpers.notebook.display import MAX_TRACEBACK_LINES
+from helpers.notebook.sandbox import traceback_span
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SANDBOX_LINE = re.compile(r"from helpers\.notebook import start; sb = start\([^\n]*\)")
 MACHINE_PATH = re.compile(r"/tmp/|/work/|/root/|/home/|/Users/|site-packages/|\.venv/")
+DJANGO_DOCS = "https://docs.djangoproject.com/en/5.2/"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 REQUIRED_HEADINGS = ("learning goals", "what can go wrong", "exercise", "recap")
 
 
@@ -35,6 +40,21 @@ def tags(cell: dict) -> list[str]:
 
 def code_cells(nb: dict) -> list[dict]:
     return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def traceback_outputs(cell: dict) -> list[list[str]]:
+    """The tracebacks a cell shows, as lines: its error outputs, and tracebacks in printed text."""
+    found = []
+    for output in cell["outputs"]:
+        if output["output_type"] == "error":
+            found.append(ANSI.sub("", "\n".join(output["traceback"])).splitlines())
+            continue
+        text = output.get("text") or output.get("data", {}).get("text/plain", "")
+        lines = ANSI.sub("", "".join(text)).splitlines()
+        span = traceback_span(lines)
+        if span:
+            found.append(lines[span[0]:span[1] + 1])
+    return found
 
 
 def test_there_are_notebooks():
@@ -89,6 +109,17 @@ class TestNotebookHygiene:
         assert checks, "no cell tagged 'check'"
         shown = json.dumps([o for c in checks for o in c["outputs"]], ensure_ascii=False)
         assert "✅ Correct" in shown, "no check cell shows a correct answer (run the solution)"
+
+    def test_first_markdown_cell_links_the_django_docs_of_the_version_it_runs(self, path):
+        first = next(c for c in load(path)["cells"] if c["cell_type"] == "markdown")
+        assert DJANGO_DOCS in source(first), f"the first markdown cell links no page under {DJANGO_DOCS}"
+
+    def test_no_traceback_shown_is_longer_than_30_lines(self, path):
+        for index, cell in enumerate(code_cells(load(path)), 1):
+            for shown in traceback_outputs(cell):
+                assert len(shown) <= MAX_TRACEBACK_LINES, (
+                    f"code cell {index} shows a traceback of {len(shown)} lines (at most {MAX_TRACEBACK_LINES}): "
+                    f"fold it (helpers/notebook/display.py fold_traceback, sandbox condense_tracebacks)")
 
     def test_every_code_cell_is_small(self, path):
         for index, cell in enumerate(code_cells(load(path)), 1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.notebook.display import MAX_TRACEBACK_LINES, fold_traceback
 from helpers.notebook.sandbox import Sandbox, SandboxError, condense_tracebacks, project_dir, sanitize
 
 BOOK_FIELD = "    published = models.DateField(null=True, blank=True)\n"
@@ -281,3 +283,42 @@ def test_a_picture_of_an_unknown_app_is_a_sandbox_error(sandbox):
 
     with pytest.raises(SandboxError):
         migration_picture(sandbox, "no_such_app")
+
+
+def test_a_long_manage_py_traceback_is_capped_at_30_lines_keeping_its_error(tmp_path):
+    # A real traceback of 40 project frames (nothing to fold), as a manage.py run would print it.
+    script = tmp_path / "deep.py"
+    calls = "".join(f"def f{i}():\n    f{i + 1}()\n\n\n" for i in range(40))
+    script.write_text(calls + "def f40():\n    raise LookupError('bottom reached')\n\n\nprint('before')\nf0()\n")
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+    assert len(proc.stderr.splitlines()) > 40
+    text = condense_tracebacks(proc.stdout + proc.stderr)
+    lines = text.splitlines()
+    assert lines[0] == "before"  # what came before the traceback is kept
+    assert len(lines) <= 1 + MAX_TRACEBACK_LINES
+    assert lines[1] == "Traceback (most recent call last):"
+    assert lines[-1] == "LookupError: bottom reached"
+    assert any(re.fullmatch(r"\[\.\.\. \d+ more lines \.\.\.\]", line) for line in lines)
+
+
+def test_kernel_tracebacks_fold_library_frames_to_30_lines():
+    # IPython's own structured traceback of a real error raised deep inside Django.
+    from django.utils.module_loading import import_string
+    from IPython.core.ultratb import VerboseTB
+
+    def cell():
+        import_string("helpers.no_such_module.Thing")
+
+    try:
+        cell()
+    except ImportError as exc:
+        etype, evalue, tb = type(exc), exc, exc.__traceback__
+    chunks = [sanitize(c) for c in VerboseTB(theme_name="nocolor").structured_traceback(etype, evalue, tb)]
+    assert sum(len(c.splitlines()) for c in chunks) > MAX_TRACEBACK_LINES  # long before folding
+    lines = fold_traceback(chunks)
+    text = "\n".join(lines)
+    assert len(lines) <= MAX_TRACEBACK_LINES
+    assert "cell()" in text  # the caller's frame stays
+    assert "<site-packages>/django" not in text and "<python>/" not in text.replace("frames in Django and Python", "")
+    assert re.search(r"\[\.\.\. \d+ frames in Django and Python \.\.\.\]", text)
+    assert "No module named 'helpers.no_such_module'" in text

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import html
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -225,16 +226,62 @@ def check(passed: bool, success: str, hint: str, details: Sequence[str] = ()) ->
     return Verdict(bool(passed), success if passed else hint, list(details))
 
 
+MAX_TRACEBACK_LINES = 30
+"""The most lines a traceback may take in a notebook (kernel or ``manage.py``)."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A frame of an installed package or of Python itself: a placeholder path, or any path into a
+# ``lib/python3.N`` folder (IPython may write the home folder as ``~``).
+_LIBRARY_CHUNK = re.compile(
+    r'^\s*File "?(<(site-packages|python|venv|frozen[^>]*)>|[^\n,]*/lib/python3\.\d+/)'
+)
+
+
+def cap_lines(lines: Sequence[str], limit: int = MAX_TRACEBACK_LINES) -> list[str]:
+    """At most ``limit`` lines: the beginning and the end (where the error is), the middle counted."""
+    lines = list(lines)
+    if len(lines) <= limit:
+        return lines
+    tail = limit // 2
+    head = limit - tail - 1
+    return [*lines[:head], f"[... {len(lines) - head - tail} more lines ...]", *lines[len(lines) - tail:]]
+
+
+def fold_traceback(chunks: Sequence[str], limit: int = MAX_TRACEBACK_LINES) -> list[str]:
+    """Fold the library frames of an IPython traceback and keep it within ``limit`` lines.
+
+    ``chunks`` is IPython's structured traceback (one string per header, frame
+    and exception, colours included). Each run of frames in installed packages
+    or in Python itself becomes one line saying how many, as ``manage.py``
+    output is condensed; the notebook's cells and the project's files stay.
+    Returns the lines to show.
+    """
+    kept: list[str] = []
+    hidden = 0
+    for chunk in chunks:
+        if _LIBRARY_CHUNK.match(_ANSI.sub("", chunk)):
+            hidden += 1
+            continue
+        if hidden:
+            kept.append(f"[... {hidden} frame{'s' if hidden > 1 else ''} in Django and Python ...]")
+            hidden = 0
+        kept.append(chunk.rstrip("\n"))
+    if hidden:
+        kept.append(f"[... {hidden} frame{'s' if hidden > 1 else ''} in Django and Python ...]")
+    return cap_lines("\n".join(kept).splitlines(), limit)
+
+
 def install_notebook_error_display(
     sanitize: Callable[[str], str], brief: tuple[type[BaseException], ...] = ()
 ) -> None:
-    """In IPython, show errors with this machine's paths replaced, and kit errors briefly.
+    """In IPython, show errors with this machine's paths replaced, folded, and kit errors briefly.
 
     An exception of a ``brief`` type (the sandbox passes ``SandboxError``) is
     a short message about a mistake in a sandbox call, so it is shown without
-    a traceback; any other exception keeps its
-    traceback, with paths such as the sandbox folder replaced by placeholders
-    so that committed notebooks are the same on every machine.
+    a traceback; any other exception keeps its traceback, with paths such as
+    the sandbox folder replaced by placeholders so that committed notebooks are
+    the same on every machine, and Django's and Python's frames folded
+    (:func:`fold_traceback`) so that it takes at most ``MAX_TRACEBACK_LINES``.
     """
     from IPython import get_ipython
 
@@ -245,10 +292,8 @@ def install_notebook_error_display(
         if brief and issubclass(etype, brief):
             stb = [f"{etype.__name__}: {sanitize(str(evalue))}"]
         else:
-            stb = [
-                sanitize(line)
-                for line in shell.InteractiveTB.structured_traceback(etype, evalue, tb, tb_offset=tb_offset)
-            ]
+            chunks = shell.InteractiveTB.structured_traceback(etype, evalue, tb, tb_offset=tb_offset)
+            stb = fold_traceback([sanitize(chunk) for chunk in chunks])
         shell._showtraceback(etype, evalue, stb)
         return stb
 

@@ -287,7 +287,35 @@ def condense_tracebacks(text: str) -> str:
             in_hidden_frame = False
             out.append(line)
     flush()
+    out = _cap_traceback(out)
     return "\n".join(out) + ("\n" if text.endswith("\n") else "")
+
+
+# The last line of a traceback: ``SomeError: message``, ``package.module.Name: message``.
+_EXCEPTION_LINE = re.compile(
+    r"^([A-Za-z_]\w*\.)*[A-Z]\w*(Error|Exception|Exit|Warning|Interrupt|Configured|DoesNotExist|NotReady)\b"
+    r"|^([a-z_]\w*\.)+[A-Z]\w*: "
+)
+
+
+def traceback_span(lines: list[str]) -> tuple[int, int] | None:
+    """Where the tracebacks of ``lines`` are: from the first ``Traceback`` line to the last exception line."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return None
+    ends = [i for i, line in enumerate(lines) if i > starts[0] and _EXCEPTION_LINE.match(line)]
+    return starts[0], (ends[-1] if ends else len(lines) - 1)
+
+
+def _cap_traceback(lines: list[str]) -> list[str]:
+    """Keep the traceback part of ``lines`` within ``MAX_TRACEBACK_LINES`` (the rest untouched)."""
+    from helpers.notebook.display import MAX_TRACEBACK_LINES, cap_lines
+
+    span = traceback_span(lines)
+    if span is None or span[1] - span[0] + 1 <= MAX_TRACEBACK_LINES:
+        return lines
+    first, last = span
+    return [*lines[:first], *cap_lines(lines[first:last + 1], MAX_TRACEBACK_LINES), *lines[last + 1:]]
 
 
 # --- the sandbox ---------------------------------------------------------------------
