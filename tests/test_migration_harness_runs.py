@@ -100,7 +100,7 @@ class Project:
         first.write_text(first.read_text() + f"# this test's own fingerprint: {secrets.token_hex(8)}\n")
         (self.root / "pytest.ini").write_text(
             "[pytest]\nDJANGO_SETTINGS_MODULE = mysite.settings\npythonpath = .\n"
-            "addopts = -p no:cacheprovider -p pytest_django -p helpers.testing.pytest_plugin\n"
+            "addopts = -p no:cacheprovider -p pytest_django.plugin -p helpers.testing.pytest_plugin\n"
         )
         (self.root / "conftest.py").write_text(CONFTEST)
         (self.root / "test_harness.py").write_text(HARNESS_TEST)
@@ -212,6 +212,11 @@ def test_a_harness_only_run_never_creates_pytest_djangos_test_database(project):
     log, (name, _, _) = project.run("test_harness.py", "test_db.py")  # the spy does see it
     assert name == "Ada Lovelace"
     assert log.count("create_test_db") == 1
+    log, (name, _, _) = project.run("--no-migrations", "test_harness.py")  # harness only: harmless
+    assert name == "Ada Lovelace" and "create_test_db" not in log
+    proc = project.popen("--no-migrations", "test_db.py", "test_harness.py")  # migrations disabled
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1 and "Migrations are disabled in this process" in out, out
 
 
 def test_two_runs_building_the_same_snapshot_at_once_both_pass_and_leave_one_good_copy(project):

@@ -46,6 +46,32 @@ Snapshots
     of processes that are gone (a killed run), and never touches those of a
     process still running, on this machine or another.
 
+Snapshots kept across runs
+    Like pytest-django's ``--reuse-db``, each snapshot is also kept for the
+    next run: on SQLite a file ``<group>-<key>.sqlite3`` in
+    ``MIGRATION_HARNESS_DIR``, else in ``.migration_harness/`` next to the
+    database file (with a ``.gitignore`` of ``*``), else, for a database in
+    memory, in ``<tmp>/migration_harness-<uid>/``; on PostgreSQL a template
+    database ``mh_kept_<group>_<key>`` marked ``migration_harness kept ...``
+    (:data:`KEPT_MARK`), which the dead-owner sweep never matches. The key
+    covers the migration files' contents, the Django version, the backend
+    (SQLite, or the PostgreSQL server and user), the plan, the targets and the
+    signals setting; the *group* is the same without files and Django. A new
+    process whose key matches copies the kept snapshot (SQLite: into memory;
+    PostgreSQL: ``CREATE DATABASE ... TEMPLATE`` into a database of its own)
+    and runs no migration; otherwise it migrates, then publishes atomically
+    (SQLite: a file written aside then ``os.replace``; PostgreSQL: a copy
+    renamed with ``ALTER DATABASE ... RENAME``: when two processes publish
+    at once, one rename wins and the other drops its copy) and removes the
+    kept snapshots of the same group with another key (stale: never used
+    again). A kept snapshot is checked before use (SQLite: its
+    ``django_migrations`` rows hold the plan; PostgreSQL: its mark names the
+    key) and rebuilt when not right. ``reuse=False``, or
+    ``MIGRATION_HARNESS_REUSE = False`` in the settings, neither uses nor
+    keeps them; :func:`clear_kept_snapshots` removes them. As with
+    ``--reuse-db``, rows written by ``post_migrate`` receivers are those of
+    the run that built the snapshot.
+
 Signals
     With ``signals=True`` (the default) ``pre_migrate`` and ``post_migrate``
     are sent around every ``forwards``/``backwards`` exactly as ``manage.py
@@ -941,6 +967,19 @@ def _disk_loader(fingerprint: str) -> MigrationLoader:
     return loader
 
 
+def _check_migrations_enabled() -> None:
+    """Refuse to run when migrations are disabled for the session (pytest-django's ``--no-migrations``)."""
+    from django.conf import settings
+
+    if type(settings.MIGRATION_MODULES).__name__ == "DisableMigrations":
+        raise ImproperlyConfigured(
+            "Migrations are disabled in this process (settings.MIGRATION_MODULES is pytest-django's "
+            "DisableMigrations: --no-migrations and a test that used the test database): the harness "
+            "needs the migration files. Run the harness tests without --no-migrations, or in a run "
+            "of their own (they do not need pytest-django's test database)."
+        )
+
+
 def _fresh_plan(
     loader: MigrationLoader, targets: list[tuple[str, str | None]]
 ) -> list[tuple[Migration, bool]]:
@@ -1107,6 +1146,7 @@ class MigrationHarness:
                 _active[self.database] = self
             assert self._backend is not None
             assert self._original is not None
+            _check_migrations_enabled()
             fingerprint = migration_fingerprint()
             loader = _disk_loader(fingerprint)
             resolved = _resolve(loader, targets)
