@@ -1,7 +1,19 @@
 """Benchmark: testing one data migration with helpers.testing.migration_harness vs django-test-migrations.
 
     .venv/bin/python benchmarks/migration_harness.py [--tests 20] [--depths 0,40,120] [--depth-tests 5]
-        [--backend sqlite|postgresql]
+        [--backend sqlite|postgresql] [--runs 1,5,20] [--only-runs]
+
+Table 3 is what a user waits for: whole ``pytest`` processes on the real-app
+corpus (``tests/realproject``: django-allauth, django-filer, django-taggit,
+django-reversion, a custom user), N tests of django-allauth's data migration
+``account.0006_emailaddress_lower`` (users and email addresses with capitals at
+``account.0005``, migrate, every email lowercased). For each N, in this order:
+the harness as it was before snapshots outlived the run (the test asks for
+``db``, ``--harness-no-reuse``), the harness cold (``--harness-clear``: no kept
+snapshot), the harness warm (nothing changed since), and django-test-migrations
+used as its README says (its ``migrator`` fixture, ``@pytest.mark.django_db``).
+Each run loads the same three plugins (pytest-django, django-test-migrations',
+the kit's) with plugin autoloading off. The wall time includes starting Python.
 
 Both tools run the same test of the tutorial project's ``roster.0003_combine_names``
 data migration (Django's guide's ``combine_names``): put the database at
