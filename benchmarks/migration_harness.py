@@ -63,7 +63,7 @@ PEOPLE = [(f"First{i}", f"Last{i}") for i in range(10)]
 
 
 def one_test_harness(harness_cls) -> None:
-    with harness_cls(signals=False) as harness:
+    with harness_cls(signals=False, reuse=False) as harness:  # Table 1 includes the build
         Person = harness.start(X).get_model("roster", "Person")
         Person.objects.bulk_create(Person(first_name=f, last_name=s) for f, s in PEOPLE)
         Person = harness.forwards(Y).get_model("roster", "Person")
