@@ -55,8 +55,10 @@ Snapshots kept across runs
     database ``mh_kept_<group>_<key>`` marked ``migration_harness kept ...``
     (:data:`KEPT_MARK`), which the dead-owner sweep never matches. The key
     covers the migration files' contents, the Django version, the backend
-    (SQLite, or the PostgreSQL server and user), the plan, the targets and the
-    signals setting; the *group* is the same without files and Django. A new
+    (SQLite, or the PostgreSQL server and user), the plan, the targets, the
+    folders of the targets' migrations and the signals setting; the *group*
+    is the same without files and Django (another checkout of the project is
+    another group, so its runs never remove this one's as stale). A new
     process whose key matches copies the kept snapshot (SQLite: into memory;
     PostgreSQL: ``CREATE DATABASE ... TEMPLATE`` into a database of its own)
     and runs no migration; otherwise it migrates, then publishes atomically
@@ -913,7 +915,11 @@ def _kept_for(
 ) -> _Kept:  # fmt: skip
     """The key of a kept snapshot: not the database's name (the scratch database is the harness's own)."""
     s = original.settings_dict
-    where = original.vendor
+    # The targets' migration folders: another checkout (or copy) of the project is another group,
+    # so that its runs never remove this one's kept snapshots as stale.
+    modules = {MigrationLoader.migrations_module(app_label)[0] for app_label, _ in resolved}
+    folders = sorted(str(f) for name, found in _migration_packages() if name in modules for f in found)
+    where = f"{original.vendor}|{folders!r}"
     if original.vendor != "sqlite":
         where += f"|{s.get('HOST')}|{s.get('PORT')}|{s.get('USER')}"
     text = f"{_KEPT_FORMAT}|{where}|{sorted(resolved, key=str)!r}|{signals}"
