@@ -1,7 +1,19 @@
 """Benchmark: testing one data migration with helpers.testing.migration_harness vs django-test-migrations.
 
     .venv/bin/python benchmarks/migration_harness.py [--tests 20] [--depths 0,40,120] [--depth-tests 5]
-        [--backend sqlite|postgresql]
+        [--backend sqlite|postgresql] [--runs 1,5,20] [--only-runs]
+
+Table 3 is what a user waits for: whole ``pytest`` processes on the real-app
+corpus (``tests/realproject``: django-allauth, django-filer, django-taggit,
+django-reversion, a custom user), N tests of django-allauth's data migration
+``account.0006_emailaddress_lower`` (users and email addresses with capitals at
+``account.0005``, migrate, every email lowercased). For each N, in this order:
+the harness as it was before snapshots outlived the run (the test asks for
+``db``, ``--harness-no-reuse``), the harness cold (``--harness-clear``: no kept
+snapshot), the harness warm (nothing changed since), and django-test-migrations
+used as its README says (its ``migrator`` fixture, ``@pytest.mark.django_db``).
+Each run loads the same three plugins (pytest-django, django-test-migrations',
+the kit's) with plugin autoloading off. The wall time includes starting Python.
 
 Both tools run the same test of the tutorial project's ``roster.0003_combine_names``
 data migration (Django's guide's ``combine_names``): put the database at
@@ -51,7 +63,7 @@ PEOPLE = [(f"First{i}", f"Last{i}") for i in range(10)]
 
 
 def one_test_harness(harness_cls) -> None:
-    with harness_cls(signals=False) as harness:
+    with harness_cls(signals=False, reuse=False) as harness:  # Table 1 includes the build
         Person = harness.start(X).get_model("roster", "Person")
         Person.objects.bulk_create(Person(first_name=f, last_name=s) for f, s in PEOPLE)
         Person = harness.forwards(Y).get_model("roster", "Person")
@@ -102,6 +114,111 @@ def child(project: Path, tests: int, backend: str) -> dict:
         result[name] = times
     connection.creation.destroy_test_db(old_name, verbosity=0)
     return result
+
+
+# --- whole pytest runs on the real-app corpus (Table 3) -----------------------------------
+
+CORPUS = ROOT / "tests" / "realproject"
+CORPUS_X = ("account", "0005_emailaddress_idx_upper_email")
+CORPUS_Y = ("account", "0006_emailaddress_lower")  # django-allauth's data migration: emails lowercased
+
+CORPUS_TEST_HEAD = """
+import pytest
+
+EMAILS = [f"User{k}@Example.COM" for k in range(5)]
+
+
+def check(old_apps, forwards):
+    User = old_apps.get_model("people", "User")
+    EmailAddress = old_apps.get_model("account", "EmailAddress")
+    for k, email in enumerate(EMAILS):
+        user = User.objects.create(username=f"user{k}", email=email)
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    new_apps = forwards()
+    emails = sorted(new_apps.get_model("account", "EmailAddress").objects.values_list("email", flat=True))
+    assert emails == sorted(e.lower() for e in EMAILS), emails
+    users = sorted(new_apps.get_model("people", "User").objects.values_list("email", flat=True))
+    assert users == sorted(e.lower() for e in EMAILS), users
+"""
+
+#: The same test with each tool, N times (parametrized). django-test-migrations: its ``migrator``
+#: fixture and ``django_db`` mark, as its README shows.
+CORPUS_TESTS = {
+    "harness": CORPUS_TEST_HEAD + """
+
+@pytest.mark.parametrize("n", range(N))
+def test_lowercase_emails(migration_harness, n):
+    old = migration_harness.start(X)
+    check(old, lambda: migration_harness.forwards(Y))
+""",
+    "harness+db": CORPUS_TEST_HEAD + """
+
+@pytest.mark.parametrize("n", range(N))
+def test_lowercase_emails(migration_harness, db, n):  # as the fixture was before: it asked for db
+    old = migration_harness.start(X)
+    check(old, lambda: migration_harness.forwards(Y))
+""",
+    "dtm": CORPUS_TEST_HEAD + """
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", range(N))
+def test_lowercase_emails(migrator, n):
+    old = migrator.apply_initial_migration(X)
+    check(old.apps, lambda: migrator.apply_tested_migration(Y).apps)
+""",
+}
+
+
+def pytest_run(folder: Path, kind: str, tests: int, backend: str, *options: str) -> float:
+    """Wall time of one whole ``pytest`` process running ``tests`` tests of ``kind``."""
+    test = folder / f"test_{kind.replace('+', '_')}_{tests}.py"
+    test.write_text(f"N = {tests}\nX = {CORPUS_X!r}\nY = {CORPUS_Y!r}\n" + CORPUS_TESTS[kind])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_SETTINGS"))}
+    env.pop("PYTHONPATH", None)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the same three plugins in every run, nothing else
+    if backend == "postgresql":
+        env["REALPROJECT_DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/mh_bench_corpus"
+    else:
+        env["REALPROJECT_SQLITE"] = str(folder / "db.sqlite3")
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "pytest_django.plugin",
+        "-p", "django_test_migrations.contrib.pytest_plugin", "-p", "helpers.testing.pytest_plugin",
+        "--ds", "realproject.settings", "--rootdir", str(folder), *options, str(test),
+    ]  # fmt: skip
+    start = time.perf_counter()
+    out = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if out.returncode != 0 or f"{tests} passed" not in out.stdout:
+        raise SystemExit(f"benchmark: pytest run of {kind} failed:\n{out.stdout}\n{out.stderr}")
+    return elapsed
+
+
+def corpus_table(backend: str, counts: list[int]) -> str:
+    """Table 3: whole pytest runs (wall time) on the corpus, cold then warm, and django-test-migrations."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="mh-corpus-") as tmp:
+        folder = Path(tmp) / "realproject"
+        shutil.copytree(CORPUS, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+        for n in counts:
+            before = pytest_run(folder, "harness+db", n, backend, "--harness-no-reuse")
+            cold = pytest_run(folder, "harness", n, backend, "--harness-clear")
+            warm = pytest_run(folder, "harness", n, backend)
+            dtm = pytest_run(folder, "dtm", n, backend)
+            rows.append([str(n), f"{dtm:.2f} s", f"{before:.2f} s", f"{cold:.2f} s", f"{warm:.2f} s",
+                         f"{dtm / cold:.1f}×", f"{dtm / warm:.1f}×", f"{cold / before:.2f}"])  # fmt: skip
+        if backend == "postgresql":  # the kept template databases of this benchmark
+            import psycopg
+
+            with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+                names = conn.execute(
+                    "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE %s",
+                    ["migration_harness kept %"],
+                ).fetchall()
+                for (name,) in names:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    headers = ["tests", "django-test-migrations", "harness before (db, no reuse)", "harness cold",
+               "harness warm", "dtm / cold", "dtm / warm", "cold / before"]  # fmt: skip
+    return table(headers, rows)
 
 
 # --- project variants ---------------------------------------------------------------------
@@ -176,6 +293,8 @@ def main() -> None:
     parser.add_argument("--depths", default="0,40,120")
     parser.add_argument("--depth-tests", type=int, default=5)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--runs", default="1,5,20", help="Table 3: tests per pytest run")
+    parser.add_argument("--only-runs", action="store_true", help="Table 3 only")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -184,6 +303,14 @@ def main() -> None:
     if args.backend == "postgresql" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         raise SystemExit("--backend postgresql needs DATABASE_URL=postgres://... (see .ci/postgres)")
     backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[args.backend]
+
+    counts = [int(x) for x in args.runs.split(",")]
+    print(f"Table 3: whole pytest runs (wall time, one process each) of N tests of django-allauth's "
+          f"{CORPUS_Y[0]}.{CORPUS_Y[1]} on tests/realproject, {backend}\n")  # fmt: skip
+    print(corpus_table(args.backend, counts))
+    print()
+    if args.only_runs:
+        return
 
     main_run = measure(PROJECT, args.tests, args.backend)
     h, d = main_run["harness"], main_run["dtm"]

@@ -557,3 +557,133 @@ def test_owner_marks_tell_a_gone_process_from_a_running_one():
         assert not mh.owner_alive(mine.replace(f"boot={boot}", "boot=another-boot"))
     other_host = mine.replace(f"host={mh._safe(socket.gethostname())}", "host=elsewhere.example")
     assert mh.owner_alive(other_host.replace(f"pid={os.getpid()} ", "pid=999999999 "))  # cannot know: kept
+
+
+# --- snapshots kept across runs (in this process; whole runs: test_migration_harness_runs.py) --
+
+
+def _kept_exists(location: str) -> bool:
+    if connection.vendor == "sqlite":
+        return Path(location).is_file()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [location])
+        return cursor.fetchone() is not None
+
+
+def _drop_kept(location: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(location)} WITH (FORCE)")
+
+
+@pytest.fixture
+def kept_dir(tmp_path, settings):
+    settings.MIGRATION_HARNESS_DIR = str(tmp_path / "kept")
+    return tmp_path / "kept"
+
+
+def test_a_kept_snapshot_is_used_by_a_new_process_state_and_published_twice_safely(db, roster_copy, kept_dir):
+    from helpers.testing import migration_harness as mh
+
+    mh.drop_snapshots()  # only this test's snapshot in memory
+    with MigrationHarness(reuse=True) as harness:
+        harness.start(X)
+        assert harness.snapshot_source == "built"
+        location = harness.kept_location
+        try:
+            assert _kept_exists(location)
+            if connection.vendor == "sqlite":
+                assert Path(location).parent == kept_dir  # MIGRATION_HARNESS_DIR
+                assert (kept_dir / ".gitignore").read_text() == "*\n"
+            # A second process publishing the same snapshot at the same moment: no error, one copy.
+            snapshot = next(iter(mh._snapshots.values()))
+            fingerprint = mh.migration_fingerprint()
+            plan = mh._fresh_plan(mh._disk_loader(fingerprint), [X])
+            kept = mh._kept_for(harness._original, fingerprint, [X], [(m.app_label, m.name) for m, _ in plan],
+                                True)  # fmt: skip
+            assert harness._backend.kept_location(kept) == location
+            harness.close()  # publishing happens before a test connects to the snapshot
+            harness._backend.publish(snapshot.handle, kept)
+            assert _kept_exists(location)
+            mh.drop_snapshots()  # as a new process: nothing in memory
+            with MigrationHarness(reuse=True) as again:
+                Person = again.start(X).get_model("roster", "Person")
+                assert again.snapshot_source == "kept" and again.snapshot_built is False
+                assert again.kept_location == location
+                Person.objects.create(first_name="Ada", last_name="Lovelace")  # the restored tables work
+                Person = again.forwards(Y).get_model("roster", "Person")
+                assert Person.objects.get().name == "Ada Lovelace"
+                assert again.applied("roster") == [("roster", "0001_initial"), X, Y]
+        finally:
+            harness.close()
+            mh.drop_snapshots()
+            _drop_kept(location)
+
+
+def test_reuse_false_neither_uses_nor_keeps(db, roster_copy, kept_dir, settings):
+    from helpers.testing import migration_harness as mh
+
+    with MigrationHarness(reuse=False) as harness:
+        harness.start(X)
+        assert harness.snapshot_source == "built" and harness.kept_location == ""
+    assert not kept_dir.exists() or not list(kept_dir.glob("*.sqlite3"))
+    mh.drop_snapshots()
+    settings.MIGRATION_HARNESS_REUSE = False
+    assert mh.reuse_enabled() is False and mh.reuse_enabled(True) is True
+    with MigrationHarness() as harness:
+        harness.start(X)
+        assert harness.kept_location == ""
+    mh.drop_snapshots()
+
+
+def test_a_stale_or_damaged_kept_snapshot_is_never_used(db, roster_copy, kept_dir):
+    from helpers.testing import migration_harness as mh
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the damaged-file case is SQLite's (PostgreSQL checks the database's mark)")
+    with MigrationHarness(reuse=True) as harness:
+        harness.start(X)
+        location = Path(harness.kept_location)
+        mh.drop_snapshots()
+        location.write_bytes(b"not a database")  # damaged: rebuilt, not used
+        harness.start(X)
+        assert harness.snapshot_source == "built" and location.stat().st_size > 100
+        mh.drop_snapshots()
+        path = roster_copy / "0002_person_name.py"  # an edit: a new key; the old file removed
+        path.write_text(path.read_text() + "\n# edited\n")
+        harness.start(X)
+        assert harness.snapshot_source == "built"
+        assert not location.exists() and Path(harness.kept_location).is_file()
+    mh.drop_snapshots()
+
+
+def test_clear_kept_snapshots_removes_them(db, roster_copy, kept_dir):
+    from helpers.testing import migration_harness as mh
+
+    if connection.vendor != "sqlite":
+        pytest.skip("on PostgreSQL it clears the whole server's: tested by a whole run with --harness-clear")
+    with MigrationHarness(reuse=True) as harness:
+        harness.start(X)
+        location = harness.kept_location
+    mh.drop_snapshots()
+    assert mh.clear_kept_snapshots() == [location]
+    assert not Path(location).exists()
+    with pytest.raises(Exception, match="No database 'nope'"):
+        mh.clear_kept_snapshots("nope")
+
+
+def test_the_dead_owner_sweep_keeps_kept_snapshots(db, roster_copy):
+    from helpers.testing import migration_harness as mh
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's sweep of snapshot databases")
+    with MigrationHarness(reuse=True) as harness:
+        harness.start(X)
+        location = harness.kept_location
+    try:
+        mh._pg_swept.clear()
+        mh._PostgresBackend(connection)  # sweeps again, as the first harness of a new process
+        assert _kept_exists(location)
+    finally:
+        mh.drop_snapshots()
+        _drop_kept(location)

@@ -46,6 +46,34 @@ Snapshots
     of processes that are gone (a killed run), and never touches those of a
     process still running, on this machine or another.
 
+Snapshots kept across runs
+    Like pytest-django's ``--reuse-db``, each snapshot is also kept for the
+    next run: on SQLite a file ``<group>-<key>.sqlite3`` in
+    ``MIGRATION_HARNESS_DIR``, else in ``.migration_harness/`` next to the
+    database file (with a ``.gitignore`` of ``*``), else, for a database in
+    memory, in ``<tmp>/migration_harness-<uid>/``; on PostgreSQL a template
+    database ``mh_kept_<group>_<key>`` marked ``migration_harness kept ...``
+    (:data:`KEPT_MARK`), which the dead-owner sweep never matches. The key
+    covers the migration files' contents, the Django version, the backend
+    (SQLite, or the PostgreSQL server and user), the plan, the targets, the
+    folders of the targets' migrations and the signals setting; the *group*
+    is the same without files and Django (another checkout of the project is
+    another group, so its runs never remove this one's as stale). A new
+    process whose key matches copies the kept snapshot (SQLite: into memory;
+    PostgreSQL: ``CREATE DATABASE ... TEMPLATE`` into a database of its own)
+    and runs no migration; otherwise it migrates, then publishes atomically
+    (SQLite: a file written aside then ``os.replace``; PostgreSQL: a copy
+    renamed with ``ALTER DATABASE ... RENAME``: when two processes publish
+    at once, one rename wins and the other drops its copy) and removes the
+    kept snapshots of the same group with another key (stale: never used
+    again). A kept snapshot is checked before use (SQLite: its
+    ``django_migrations`` rows hold the plan; PostgreSQL: its mark names the
+    key) and rebuilt when not right. ``reuse=False``, or
+    ``MIGRATION_HARNESS_REUSE = False`` in the settings, neither uses nor
+    keeps them; :func:`clear_kept_snapshots` removes them. As with
+    ``--reuse-db``, rows written by ``post_migrate`` receivers are those of
+    the run that built the snapshot.
+
 Signals
     With ``signals=True`` (the default) ``pre_migrate`` and ``post_migrate``
     are sent around every ``forwards``/``backwards`` exactly as ``manage.py
@@ -93,12 +121,15 @@ import secrets
 import socket
 import sqlite3
 import sys
+import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
+import django
 from django.apps import apps as global_apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
@@ -128,6 +159,8 @@ __all__ = [
     "Targets",
     "UnknownAppError",
     "UnknownMigrationError",
+    "clear_kept_snapshots",
+    "reuse_enabled",
 ]
 
 #: One migration target: ``(app_label, migration name or unique prefix)``;
@@ -448,6 +481,22 @@ class _Backend:
         """Free a snapshot."""
         raise NotImplementedError
 
+    def load_kept(self, kept: _Kept, key: str) -> Any | None:  # pragma: no cover - interface
+        """A process snapshot made from the kept snapshot ``kept``, or ``None`` when there is none."""
+        raise NotImplementedError
+
+    def publish(self, snapshot: Any, kept: _Kept) -> None:  # pragma: no cover - interface
+        """Keep ``snapshot`` for later runs (atomically), and remove the stale ones of its group."""
+        raise NotImplementedError
+
+    def kept_location(self, kept: _Kept) -> str:  # pragma: no cover - interface
+        """Where the kept snapshot ``kept`` is (a file, or a database's name)."""
+        raise NotImplementedError
+
+    def clear_kept(self) -> list[str]:  # pragma: no cover - interface
+        """Remove every kept snapshot of this database's kind and place; return their names."""
+        raise NotImplementedError
+
 
 class _SqliteBackend(_Backend):
     """Scratch databases in memory; snapshots are in-memory copies made with SQLite's backup API."""
@@ -474,6 +523,99 @@ class _SqliteBackend(_Backend):
     def drop_snapshot(self, snapshot: sqlite3.Connection) -> None:
         snapshot.close()
 
+    def kept_dir(self) -> Path:
+        """Where kept snapshots go: ``MIGRATION_HARNESS_DIR``, else next to the database file.
+
+        A database in memory (pytest-django's default test database) has no
+        folder: then a folder of the user's in the system's temporary folder.
+        """
+        from django.conf import settings
+
+        configured = getattr(settings, "MIGRATION_HARNESS_DIR", None)
+        if configured:
+            return Path(configured)
+        s = self.original.settings_dict
+        for name in ((s.get("TEST") or {}).get("NAME"), s.get("NAME")):
+            if name and not self.original.creation.is_in_memory_db(name):
+                return Path(name).resolve().parent / ".migration_harness"
+        uid = os.getuid() if hasattr(os, "getuid") else "user"
+        return Path(tempfile.gettempdir()) / f"migration_harness-{uid}"
+
+    def _kept_path(self, kept: _Kept) -> Path:
+        return self.kept_dir() / f"{kept.group[:12]}-{kept.key[:40]}.sqlite3"
+
+    def kept_location(self, kept: _Kept) -> str:
+        return str(self._kept_path(kept))
+
+    def load_kept(self, kept: _Kept, key: str) -> sqlite3.Connection | None:
+        path = self._kept_path(kept)
+        if not path.is_file():
+            return None
+        copy_ = sqlite3.connect(":memory:", check_same_thread=False)
+        try:
+            source = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+            try:
+                source.backup(copy_)
+            finally:
+                source.close()
+            rows = set(copy_.execute("SELECT app, name FROM django_migrations").fetchall())
+        except sqlite3.Error:
+            rows = set()
+        if not kept.applied <= rows:  # not what its name says: never used, rebuilt
+            copy_.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+        return copy_
+
+    def publish(self, snapshot: sqlite3.Connection, kept: _Kept) -> None:
+        folder = self.kept_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():  # a snapshot holds rows: never a file to commit
+            with contextlib.suppress(OSError):
+                ignore.write_text("*\n")
+        final = self._kept_path(kept)
+        building = folder / f".building-{os.getpid()}-{secrets.token_hex(4)}.sqlite3"
+        try:
+            target = sqlite3.connect(building)
+            try:
+                snapshot.backup(target)
+            finally:
+                target.close()
+            os.replace(building, final)  # atomic: a reader sees the old file or the whole new one
+        finally:
+            with contextlib.suppress(OSError):
+                building.unlink()
+        for other in folder.glob(f"{kept.group[:12]}-*.sqlite3"):
+            if other != final:  # same database, targets and signals, other files or Django: stale
+                with contextlib.suppress(OSError):
+                    other.unlink()
+        for leftover in folder.glob(".building-*.sqlite3"):  # of a killed run
+            pid = leftover.name.split("-")[1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    leftover.unlink()
+
+    def clear_kept(self) -> list[str]:
+        folder = self.kept_dir()
+        removed = []
+        for path in sorted(folder.glob("*.sqlite3")) + sorted(folder.glob(".building-*.sqlite3")):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(str(path))
+        return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 _token: dict[int, str] = {}
 
@@ -489,6 +631,9 @@ _pg_pool: dict[tuple[int, str], BaseDatabaseWrapper] = {}  # (thread, database) 
 
 #: The comment on every database the harness creates on PostgreSQL: this mark, then its owner.
 OWNER_MARK = "migration_harness owner"
+#: The comment on a kept snapshot database (one that outlives the run): this mark, then its key.
+#: The dead-owner sweep never matches it; a newer snapshot of the same group replaces it.
+KEPT_MARK = "migration_harness kept"
 _OWNER_FIELDS = re.compile(r"pid=(\d+) host=(\S*) boot=(\S*) start=(\S*)")
 
 
@@ -659,6 +804,69 @@ class _PostgresBackend(_Backend):
             self._drop(cursor, snapshot)
         _pg_databases.pop(snapshot, None)
 
+    @staticmethod
+    def kept_name(kept: _Kept) -> str:
+        """The kept snapshot database: ``mh_kept_<group>_<key>`` (63 characters at most)."""
+        return f"mh_kept_{kept.group[:10]}_{kept.key[:40]}"
+
+    def kept_location(self, kept: _Kept) -> str:
+        return self.kept_name(kept)
+
+    def _kept_marks(self, cursor: Any, group: str | None = None) -> dict[str, str]:
+        pattern = f"{KEPT_MARK} group={group[:10]} %" if group else f"{KEPT_MARK} %"
+        cursor.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE shobj_description(oid, 'pg_database') LIKE %s ORDER BY datname",
+            [pattern],
+        )
+        return dict(cursor.fetchall())
+
+    def load_kept(self, kept: _Kept, key: str) -> str | None:
+        name = self.kept_name(kept)
+        local = f"{self.prefix}{key[:12]}"
+        with self._admin() as cursor:
+            if self._kept_marks(cursor, kept.group).get(name) != kept.mark():
+                return None  # none, or not what its name says (a half-published one): rebuilt
+            self._drop(cursor, local)
+            for attempt in range(20):
+                try:
+                    self._create(cursor, local, name)  # a copy of this process's; the template stays free
+                    break
+                except Exception as exc:  # another process is dropping or renaming it just now
+                    if attempt == 19 or "being accessed" not in str(exc):
+                        return None
+                    time.sleep(0.05 * (attempt + 1))
+        _pg_databases[local] = dict(self.original.settings_dict)
+        return local
+
+    def publish(self, snapshot: str, kept: _Kept) -> None:
+        name = self.kept_name(kept)
+        qn = self.original.ops.quote_name
+        building = f"{self.prefix}publish"
+        for key in [k for k in _pg_pool if k[1] == snapshot]:  # a template must have no session
+            _really_close(_pg_pool.pop(key))
+        with self._admin() as cursor:
+            self._drop(cursor, building)
+            self._create(cursor, building, snapshot)  # owner-marked: swept if this process dies now
+            try:
+                # Atomic: another process sees no database of that name, or the whole snapshot.
+                cursor.execute(f"ALTER DATABASE {qn(building)} RENAME TO {qn(name)}")
+            except Exception:  # another process published the same snapshot first: use theirs
+                self._drop(cursor, building)
+                return
+            cursor.execute(f"COMMENT ON DATABASE {qn(name)} IS '{kept.mark()}'")  # only [A-Za-z0-9.=_ -]
+            for other in self._kept_marks(cursor, kept.group):
+                if other != name:  # same server, targets and signals, other files or Django: stale
+                    with contextlib.suppress(Exception):
+                        self._drop(cursor, other)
+
+    def clear_kept(self) -> list[str]:
+        with self._admin() as cursor:
+            names = list(self._kept_marks(cursor))
+            for name in names:
+                self._drop(cursor, name)
+        return names
+
 
 def _backend_for(original: BaseDatabaseWrapper, isolation: str) -> _Backend:
     if original.vendor == "sqlite":
@@ -685,6 +893,71 @@ class _Snapshot:
     applied: frozenset[tuple[str, str]] = frozenset()
 
 
+@dataclass(frozen=True)
+class _Kept:
+    """What a snapshot kept across runs is keyed on (see :func:`_kept_for`)."""
+
+    key: str  # files' fingerprint, Django version, backend, plan, targets, signals
+    group: str  # backend, targets, signals: a new key in a group makes the old one stale
+    applied: frozenset[tuple[str, str]]
+
+    def mark(self) -> str:
+        return f"{KEPT_MARK} group={self.group[:10]} key={self.key[:40]} django={_safe(django.get_version())}"
+
+
+#: Bump when what a kept snapshot holds changes meaning.
+_KEPT_FORMAT = "1"
+
+
+def _kept_for(
+    original: BaseDatabaseWrapper, fingerprint: str, resolved: list[tuple[str, str | None]],
+    plan_keys: list[tuple[str, str]], signals: bool,
+) -> _Kept:  # fmt: skip
+    """The key of a kept snapshot: not the database's name (the scratch database is the harness's own)."""
+    s = original.settings_dict
+    # The targets' migration folders: another checkout (or copy) of the project is another group,
+    # so that its runs never remove this one's kept snapshots as stale.
+    modules = {MigrationLoader.migrations_module(app_label)[0] for app_label, _ in resolved}
+    folders = sorted(str(f) for name, found in _migration_packages() if name in modules for f in found)
+    where = f"{original.vendor}|{folders!r}"
+    if original.vendor != "sqlite":
+        where += f"|{s.get('HOST')}|{s.get('PORT')}|{s.get('USER')}"
+    text = f"{_KEPT_FORMAT}|{where}|{sorted(resolved, key=str)!r}|{signals}"
+    group = hashlib.sha256(text.encode()).hexdigest()
+    key = hashlib.sha256(f"{group}|{fingerprint}|{django.get_version()}|{plan_keys!r}".encode()).hexdigest()
+    return _Kept(key, group, frozenset(plan_keys))
+
+
+def reuse_enabled(reuse: bool | None = None) -> bool:
+    """Whether snapshots are kept across runs: ``reuse`` if given, else ``settings.MIGRATION_HARNESS_REUSE``.
+
+    The default is ``True``; the pytest option ``--harness-no-reuse`` turns it off for the fixture.
+    """
+    if reuse is not None:
+        return reuse
+    from django.conf import settings
+
+    return bool(getattr(settings, "MIGRATION_HARNESS_REUSE", True))
+
+
+def clear_kept_snapshots(database: str = DEFAULT_DB_ALIAS) -> list[str]:
+    """Remove every snapshot kept across runs for ``database`` (files or databases); return their names.
+
+    SQLite: the ``*.sqlite3`` files of the kept-snapshot folder (``MIGRATION_HARNESS_DIR``,
+    else ``.migration_harness/`` next to the database file, else a folder in the system's
+    temporary folder). PostgreSQL: every database of the server marked :data:`KEPT_MARK`.
+    The snapshots of this process stay usable until it ends.
+    """
+    if database not in connections:
+        raise ImproperlyConfigured(
+            f"No database {database!r} in settings.DATABASES: use one of {', '.join(connections)}."
+        )
+    with _lock:
+        original = _active[database]._original if database in _active else connections[database]
+        assert original is not None
+        return _backend_for(original, "auto").clear_kept()
+
+
 _snapshots: dict[str, _Snapshot] = {}
 _full_plans: dict[int, list[tuple[Migration, bool]]] = {}
 _loaders: dict[str, MigrationLoader] = {}
@@ -698,6 +971,29 @@ def _disk_loader(fingerprint: str) -> MigrationLoader:
         loader = MigrationLoader(None, ignore_no_migrations=True)
         _loaders[fingerprint] = loader
     return loader
+
+
+def _check_migrations_enabled() -> None:
+    """Refuse to run when migrations are disabled for the session (pytest-django's ``--no-migrations``)."""
+    from django.conf import settings
+
+    if type(settings.MIGRATION_MODULES).__name__ == "DisableMigrations":
+        raise ImproperlyConfigured(
+            "Migrations are disabled in this process (settings.MIGRATION_MODULES is pytest-django's "
+            "DisableMigrations: --no-migrations and a test that used the test database): the harness "
+            "needs the migration files. Run the harness tests without --no-migrations, or in a run "
+            "of their own (they do not need pytest-django's test database)."
+        )
+
+
+def _fresh_plan(
+    loader: MigrationLoader, targets: list[tuple[str, str | None]]
+) -> list[tuple[Migration, bool]]:
+    """The plan ``migrate`` runs on an empty database to reach ``targets`` (no database read)."""
+    executor = MigrationExecutor.__new__(MigrationExecutor)
+    executor.loader = copy.copy(loader)
+    executor.loader.applied_migrations = {}
+    return executor.migration_plan(targets)
 
 
 def drop_snapshots() -> None:
@@ -744,9 +1040,14 @@ class MigrationHarness:
     """
 
     def __init__(
-        self, database: str = DEFAULT_DB_ALIAS, *, signals: bool = True, isolation: str = "auto"
-    ) -> None:
-        """Prepare a harness for ``database``; nothing is touched before :meth:`start`."""
+        self, database: str = DEFAULT_DB_ALIAS, *, signals: bool = True, isolation: str = "auto",
+        reuse: bool | None = None,
+    ) -> None:  # fmt: skip
+        """Prepare a harness for ``database``; nothing is touched before :meth:`start`.
+
+        ``reuse``: keep snapshots across runs and use the kept ones (default:
+        ``settings.MIGRATION_HARNESS_REUSE``, itself ``True`` when unset).
+        """
         if database not in connections:
             raise ImproperlyConfigured(
                 f"No database {database!r} in settings.DATABASES: use one of {', '.join(connections)}."
@@ -756,8 +1057,16 @@ class MigrationHarness:
         self.database = database
         self.signals = signals
         self.isolation = isolation
+        self.reuse = reuse
         self._atomic: Any = None
+        #: Whether the last :meth:`start` ran the migrations to make its snapshot.
         self.snapshot_built = False
+        #: Where the last :meth:`start`'s snapshot came from: ``"process"`` (made earlier in this
+        #: process), ``"kept"`` (kept by an earlier run) or ``"built"`` (migrations run now).
+        self.snapshot_source = ""
+        #: The kept snapshot the last :meth:`start` used or wrote (a file, or a database's name);
+        #: ``""`` when reuse is off or the snapshot came from this process.
+        self.kept_location = ""
         self._original: BaseDatabaseWrapper | None = None
         self._backend: _Backend | None = None
         self._scratch: BaseDatabaseWrapper | None = None
@@ -843,6 +1152,7 @@ class MigrationHarness:
                 _active[self.database] = self
             assert self._backend is not None
             assert self._original is not None
+            _check_migrations_enabled()
             fingerprint = migration_fingerprint()
             loader = _disk_loader(fingerprint)
             resolved = _resolve(loader, targets)
@@ -851,11 +1161,11 @@ class MigrationHarness:
             )
             key = hashlib.sha256(f"{fingerprint}|{group}".encode()).hexdigest()
             snapshot = _snapshots.get(key)
-            self.snapshot_built = snapshot is None
+            self.snapshot_built, self.snapshot_source, self.kept_location = False, "process", ""
             self._uninstall()
             self._state = None
             if snapshot is None:
-                snapshot = self._build_snapshot(key, group, loader, resolved)
+                snapshot = self._build_snapshot(key, group, loader, resolved, fingerprint)
             if isinstance(self._backend, _PostgresBackend):
                 self._backend.rolls_back = self.isolation == "transaction" or (
                     self.isolation == "auto" and snapshot.later_all_atomic
@@ -937,14 +1247,29 @@ class MigrationHarness:
         return executor
 
     def _build_snapshot(
-        self, key: str, group: str, loader: MigrationLoader, resolved: list[tuple[str, str | None]]
-    ) -> _Snapshot:
+        self, key: str, group: str, loader: MigrationLoader, resolved: list[tuple[str, str | None]],
+        fingerprint: str,
+    ) -> _Snapshot:  # fmt: skip
         assert self._backend is not None
         assert self._original is not None
         for old_key, old in list(_snapshots.items()):
             if old.group == group:
                 del _snapshots[old_key]
                 self._backend.drop_snapshot(old.handle)
+        kept = None
+        if reuse_enabled(self.reuse):
+            plan = _fresh_plan(loader, resolved)
+            plan_keys = [(m.app_label, m.name) for m, _ in plan]
+            kept = _kept_for(self._original, fingerprint, resolved, plan_keys, self.signals)
+            self.kept_location = self._backend.kept_location(kept)
+            handle = self._backend.load_kept(kept, key)
+            if handle is not None:  # an earlier run's, for exactly these files: no migration runs
+                state = ProjectState(real_apps=loader.unmigrated_apps)
+                for migration, _ in plan:
+                    state = migration.mutate_state(state, preserve=False)
+                self.snapshot_source = "kept"
+                return self._remember(key, group, loader, handle, state, set(plan_keys))
+        self.snapshot_built, self.snapshot_source = True, "built"
         scratch = self._backend.fresh()
         try:
             connections[self.database] = scratch
@@ -956,12 +1281,27 @@ class MigrationHarness:
             self._backend.release(scratch)
             raise
         connections[self.database] = self._original
+        handle = self._backend.keep(scratch, key)
+        if kept is not None:
+            try:
+                self._backend.publish(handle, kept)
+            except Exception as exc:  # the run goes on with this process's snapshot
+                import warnings
+
+                warnings.warn(f"The migration harness could not keep its snapshot for later runs: {exc}",
+                              RuntimeWarning, stacklevel=3)  # fmt: skip
+        return self._remember(key, group, loader, handle, state, {(m.app_label, m.name) for m, _ in plan})
+
+    def _remember(
+        self, key: str, group: str, loader: MigrationLoader, handle: Any, state: ProjectState,
+        applied: set[tuple[str, str]],
+    ) -> _Snapshot:  # fmt: skip
+        """Record the snapshot of this process for ``key``, with its models at X rendered."""
+        assert self._backend is not None
         # Render the models at X once, completely, so that tests never re-render them.
         state.clear_delayed_apps_cache()
         state.apps  # noqa: B018
         state.is_delayed = False
-        handle = self._backend.keep(scratch, key)
-        applied = {(m.app_label, m.name) for m, _ in plan}
         later_all_atomic = all(m.atomic for k, m in loader.graph.nodes.items() if k not in applied)
         snapshot = _Snapshot(key, group, self._backend, handle, state, later_all_atomic, frozenset(applied))
         _snapshots[key] = snapshot

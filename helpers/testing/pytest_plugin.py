@@ -15,9 +15,26 @@ module). It needs pytest-django. A test then reads::
 
 Options come from the ``migration_harness`` mark:
 ``@pytest.mark.migration_harness(signals=False, database="other")``.
-The fixture asks for pytest-django's ``db`` (the test database is set up and
-database access allowed); the harness itself works on a scratch database and
-gives the alias its connection back before ``db`` rolls back.
+
+pytest-django's test database
+    The harness works on a scratch database of its own, so the fixture does
+    **not** ask for pytest-django's ``db``: a run of harness tests only never
+    creates (and migrates) the test database. A test that also uses the test
+    database asks for ``db`` (or ``transactional_db``, or carries the
+    ``django_db`` mark); the fixture then sets that up first, so that the
+    harness gives the alias its connection back before ``db`` rolls back.
+
+Snapshots kept across runs
+    Each snapshot is kept for the next run (SQLite: a file in
+    ``.migration_harness/`` next to the database file, or in the system's
+    temporary folder for a database in memory; PostgreSQL: a template database
+    ``mh_kept_...``), keyed on the migration files' contents, the Django
+    version, the backend, the targets and the signals setting; a changed file
+    makes a new key, and the old snapshot is removed when the new one is kept.
+    ``--harness-no-reuse`` (or ``MIGRATION_HARNESS_REUSE = False`` in the
+    settings) neither uses nor keeps them; ``--harness-clear`` removes the kept
+    ones before the run (see also
+    :func:`~helpers.testing.migration_harness.clear_kept_snapshots`).
 """
 
 from __future__ import annotations
@@ -26,25 +43,66 @@ from collections.abc import Iterator
 
 import pytest
 
-from helpers.testing.migration_harness import MigrationHarness
+from helpers.testing.migration_harness import MigrationHarness, clear_kept_snapshots
 
 __all__ = ["migration_harness"]
+
+#: pytest-django fixtures that set up its test database; requested first when a test uses one.
+_TEST_DATABASE_FIXTURES = (
+    "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback", "db",
+)  # fmt: skip
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--harness-no-reuse`` and ``--harness-clear``."""
+    group = parser.getgroup("migration_harness")
+    group.addoption(
+        "--harness-no-reuse", action="store_true", default=False,
+        help="migration harness: neither use nor keep snapshots across runs (settings: "
+        "MIGRATION_HARNESS_REUSE = False)",
+    )  # fmt: skip
+    group.addoption(
+        "--harness-clear", action="store_true", default=False,
+        help="migration harness: remove the snapshots kept by earlier runs before this one",
+    )  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the ``migration_harness`` mark."""
     config.addinivalue_line(
         "markers",
-        "migration_harness(database='default', signals=True): options of the migration_harness fixture",
+        "migration_harness(database='default', signals=True, isolation='auto', reuse=None): "
+        "options of the migration_harness fixture",
     )
 
 
+_cleared = pytest.StashKey[bool]()
+
+
+def _clear_once(config: pytest.Config) -> None:
+    """With ``--harness-clear``, remove the kept snapshots once, before the first harness test."""
+    if config.getoption("--harness-clear", default=False) and not config.stash.get(_cleared, False):
+        from django.db import connections
+
+        config.stash[_cleared] = True
+        for alias in connections:
+            if connections[alias].vendor in ("sqlite", "postgresql"):
+                clear_kept_snapshots(alias)
+
+
 @pytest.fixture
-def migration_harness(request: pytest.FixtureRequest, db: None, django_db_blocker: object) -> Iterator[
-    MigrationHarness
-]:
+def migration_harness(
+    request: pytest.FixtureRequest, django_db_blocker: object
+) -> Iterator[MigrationHarness]:
     """A :class:`MigrationHarness`, closed after the test (options from its mark)."""
+    for name in _TEST_DATABASE_FIXTURES:  # only when the test uses the test database itself
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
     marker = request.node.get_closest_marker("migration_harness")
     options = dict(marker.kwargs) if marker else {}
-    with django_db_blocker.unblock(), MigrationHarness(**options) as harness:  # type: ignore[attr-defined]
-        yield harness
+    if request.config.getoption("--harness-no-reuse", default=False):
+        options["reuse"] = False
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        _clear_once(request.config)
+        with MigrationHarness(**options) as harness:
+            yield harness
