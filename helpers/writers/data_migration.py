@@ -31,10 +31,10 @@ import django
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.db.migrations import Migration
-from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.core import graph as graph_checks
 from helpers.writers.file_writer import write_all
 
 __all__ = [
@@ -90,14 +90,14 @@ class DataMigrationPlan:
 
 
 def _leaf(loader: MigrationLoader, app_label: str, why: str) -> tuple[str, str]:
-    leaves = loader.graph.leaf_nodes(app_label)
+    leaves = graph_checks.leaves(loader, app_label)
     if not leaves:
         raise DataMigrationError(
             f"App '{app_label}' has no migrations, so {why}. "
             f"Run 'manage.py makemigrations {app_label}' first."
         )
     if len(leaves) > 1:
-        names = ", ".join(name for _, name in sorted(leaves))
+        names = ", ".join(name for _, name in leaves)
         raise DataMigrationError(
             f"App '{app_label}' has conflicting migrations ({names}): "
             "run 'manage.py makemigrations --merge' first."
@@ -187,7 +187,7 @@ def plan_data_migration(
         for ref in dict.fromkeys(refs)
     ]  # fmt: skip
 
-    number = (MigrationAutodetector.parse_number(own_leaf[1]) or 0) + 1
+    number = graph_checks.next_number(loader, app_label)
     full_name = f"{number:04d}_{name}"
     path = Path(MigrationWriter(Migration(full_name, app_label)).path)
     return DataMigrationPlan(

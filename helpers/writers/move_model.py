@@ -70,6 +70,7 @@ from django.db.migrations.serializer import BaseSerializer
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.core import graph as graph_checks
 from helpers.writers.file_writer import write_all
 
 __all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move", "postgresql_renames"]
@@ -337,15 +338,8 @@ def _label(reference: Any, owner_app: str) -> str:
     return reference._meta.label_lower
 
 
-def _leaf(loader: MigrationLoader, app_label: str) -> tuple[str, str] | None:
-    leaves = loader.graph.leaf_nodes(app_label)
-    return leaves[0] if leaves else None
-
-
-def _next_number(loader: MigrationLoader, app_label: str, taken: int = 0) -> int:
-    leaf = _leaf(loader, app_label)
-    number = (MigrationAutodetector.parse_number(leaf[1]) or 0) if leaf else 0
-    return max(number, taken) + 1
+_leaf = graph_checks.leaf
+_next_number = graph_checks.next_number
 
 
 def _changes(
@@ -507,7 +501,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
 
     recorder = MigrationRecorder(connection)
     applied = recorder.applied_migrations() if recorder.has_table() else {}
-    unapplied = sorted(n for a, n in loader.graph.nodes if a == source and (a, n) not in applied)
+    unapplied = graph_checks.unapplied(loader, source, applied)
     if unapplied:
         raise MoveModelError(
             f"{source} has unapplied migrations ({', '.join(unapplied)}): run migrate first, so that "
