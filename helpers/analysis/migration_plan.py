@@ -25,13 +25,14 @@ Only Django (and :mod:`helpers.core`) is imported.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations.base import Operation
 from django.utils.connection import ConnectionDoesNotExist
 
 from helpers.core.exceptions import (
@@ -151,7 +152,7 @@ def _check_app(loader: MigrationLoader, app_label: str) -> None:
 ReplacedTargetError = ReplacedMigrationError  # the name this module used before helpers.core
 
 
-def _in_run_order(operations: list, backwards: bool) -> list:
+def _in_run_order(operations: Sequence[Operation], backwards: bool) -> list[Operation]:
     return list(reversed(operations)) if backwards else list(operations)
 
 
@@ -191,8 +192,9 @@ def prepared_executor(
         for key, squashed in loader.replacements.items():
             if key in applied:
                 for replaced in squashed.replaces:
-                    if tuple(replaced) in loader.disk_migrations:
-                        applied[tuple(replaced)] = loader.disk_migrations[tuple(replaced)]
+                    app, name = replaced
+                    if (app, name) in loader.disk_migrations:
+                        applied[app, name] = loader.disk_migrations[app, name]
         loader.applied_migrations = applied
     return executor
 
@@ -265,8 +267,8 @@ def migration_status(app_label: str | None = None, *, using: str = DEFAULT_DB_AL
                 key[1],
                 key in loader.applied_migrations,
                 bool(initial),
-                tuple(tuple(d) for d in migration.dependencies),  # type: ignore[misc]
-                tuple(tuple(r) for r in migration.replaces),  # type: ignore[misc]
+                tuple((d[0], d[1]) for d in migration.dependencies),
+                tuple((r[0], r[1]) for r in migration.replaces),
             )
         )
     return result

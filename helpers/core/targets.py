@@ -105,7 +105,7 @@ def replacing(loader: MigrationLoader, key: Key) -> Key | None:
 
 def replaced_error(
     loader: MigrationLoader, key: Key, *, fresh_database: bool = False
-) -> UnknownMigrationError:
+) -> UnknownMigrationError | ReplacedMigrationError:
     """The error for ``key``, a migration on disk that is not a node of the graph.
 
     It names the squashed migration replacing it and what to use instead;
@@ -167,12 +167,14 @@ def resolve_target(
     target = find_migration(loader, app_label, migration_name)
     if target not in loader.graph.nodes and target in loader.replacements:
         # A partially applied squashed migration is not in the graph: use its last replaced one.
-        target = tuple(loader.replacements[target].replaces[-1])  # type: ignore[assignment]
-    if target not in loader.graph.nodes and target in loader.applied_migrations and loader.replace_migrations:
+        last_app, last_name = loader.replacements[target].replaces[-1]
+        target = (last_app, last_name)
+    replacing_on = loader.replace_migrations  # type: ignore[attr-defined]  # set by MigrationLoader.__init__
+    if target not in loader.graph.nodes and target in loader.applied_migrations and replacing_on:
         # What Django's executor does for an applied migration replaced by a squash: plan on
         # the graph without replacements (keeping the applied set, assumed or recorded).
         applied = dict(loader.applied_migrations)
-        loader.replace_migrations = False
+        loader.replace_migrations = False  # type: ignore[attr-defined]
         loader.build_graph()
         loader.applied_migrations = applied
     if target not in loader.graph.nodes:

@@ -130,6 +130,8 @@ def postgres_available() -> bool:
         url = _postgres_server_url("postgresql")
     except SandboxError:
         return False
+    if url is None:
+        return False
     try:
         with _pg_admin_connection(url):
             return True
@@ -641,7 +643,7 @@ class Sandbox:
         sys.path.insert(0, str(self.root))
         os.environ["DJANGO_SETTINGS_MODULE"] = f"{PROJECT_PACKAGE}.settings"
         self._owns_settings = True
-        settings.DATABASES["default"] = self._database_settings()
+        settings.DATABASES["default"] = self._database_settings()  # type: ignore[assignment]
 
     def _database_settings(self) -> dict[str, Any]:
         if self.db.backend == "sqlite":

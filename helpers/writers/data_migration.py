@@ -155,8 +155,8 @@ def plan_data_migration(
             raise DataMigrationError(f"Name models as app_label.ModelName; {dotted!r} is not.")
         model_state = state.models.get((label, model_name.lower()))
         if model_state is None:
-            known = sorted(f"{a}.{s.name}" for (a, _), s in state.models.items() if a == label)
-            hint = f" Models of '{label}' in its migrations: {', '.join(known)}." if known else ""
+            models = sorted(f"{a}.{s.name}" for (a, _), s in state.models.items() if a == label)
+            hint = f" Models of '{label}' in its migrations: {', '.join(models)}." if models else ""
             raise DataMigrationError(f"No model {dotted!r} in the migrations' project state.{hint}")
         setting = model_state.options.get("swappable")
         if setting and getattr(settings, setting, None) not in (None, f"{label}.{model_state.name}"):

@@ -456,9 +456,9 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     state = loader.project_state()
     key = (source, name.lower())
     if key not in state.models:
-        known = sorted(ms.name for (app, _), ms in state.models.items() if app == source)
+        models = sorted(ms.name for (app, _), ms in state.models.items() if app == source)
         raise MoveModelError(
-            f"{source} has no model {name} in its migrations (its models: {', '.join(known) or 'none'})."
+            f"{source} has no model {name} in its migrations (its models: {', '.join(models) or 'none'})."
         )
     old_state = state.models[key]
     name = old_state.name
@@ -526,7 +526,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
             after = renamed_model._meta.get_field(old_field.name).remote_field.through._meta.db_table
             try:
                 new_field = new_model._meta.get_field(old_field.name)
-                wanted = new_field.remote_field.through._meta.db_table  # type: ignore[union-attr]
+                wanted = new_field.remote_field.through._meta.db_table
             except (FieldDoesNotExist, AttributeError):
                 continue  # the field was removed too: the check at the end reports it
             if after != wanted:
@@ -642,7 +642,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     d_operations: list[Operation] = [
         SeparateDatabaseAndState(state_operations=[*alter_fields.get(source, []), DeleteModel(name)])
     ]
-    d_dependencies = [step_a.node, step_b.node, *(m.node for m in middle)]
+    d_dependencies: list[tuple[str, str] | None] = [step_a.node, step_b.node, *(m.node for m in middle)]
     d_code = ""
     if "contenttypes" in loader.migrated_apps:
         d_code = _CONTENT_TYPE_CODE.format(model=lower, source=source, target=target_app)
