@@ -88,7 +88,9 @@ def project_dir() -> Path:
     path = Path(override) if override else Path(__file__).resolve().parents[2] / "tutorial_project"
     if not (path / "manage.py").is_file():
         raise SandboxError(
-            f"No Django project at {path}: set KIT_PROJECT_DIR to the folder holding manage.py."
+            f"No Django project at {path}: the notebook plumbing runs the teaching kit's tutorial "
+            "project (use it from a checkout of the kit), or set KIT_PROJECT_DIR to the folder "
+            "holding manage.py."
         )
     return path
 
