@@ -115,3 +115,27 @@ def test_migration_status_reads_the_applied_records(db):
     assert [str(s) for s in status] == [f"[X] roster.{n}" for n in ROSTER]
     assert [s.initial for s in status] == [True, False, False, False]
     assert status[1].dependencies == (("roster", "0001_initial"),) and status[1].replaces == ()
+
+
+def test_a_backwards_step_lists_its_operations_in_undo_order():
+    # mutmut survivors: the reversal in _in_run_order and the "undo: " prefix of the text
+    plan = migration_plan("roster", "0003", using=None, assume_all_applied=True)
+    assert plan.steps[0].operations == (
+        "Remove field last_name from person", "Remove field first_name from person",
+        "Alter field last_name on person", "Alter field first_name on person",
+    )  # 0004 runs AlterField, AlterField, RemoveField, RemoveField: undone last first
+    assert str(plan).splitlines()[2:4] == [
+        "      undo: Remove field last_name from person", "      undo: Remove field first_name from person"
+    ]
+    forwards = migration_plan("roster", "0004", using=None)
+    assert str(forwards).splitlines()[-1] == "      Remove field last_name from person"
+
+
+def test_migration_status_without_a_database_is_all_unapplied_and_covers_every_app():
+    # mutmut survivors: MigrationStatus.__str__'s blank mark, migration_status(None)'s app list
+    status = migration_status("roster", using=None)
+    assert [str(s) for s in status] == [f"[ ] roster.{n}" for n in ROSTER]
+    every = migration_status(using=None)
+    apps = {s.app_label for s in every}
+    assert {"roster", "ledger", "books", "auth", "contenttypes"} <= apps and "helpers" not in apps
+    assert len(every) == len(MigrationLoader(None, ignore_no_migrations=True).graph.nodes)
