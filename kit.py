@@ -245,6 +245,11 @@ def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[s
     if lint.returncode:
         say("ruff found problems (above); fix them first.")
         return lint.returncode
+    say(f"mypy (django-stubs){label}")
+    types = subprocess.run([python, "-m", "mypy"], cwd=ROOT, check=False)
+    if types.returncode:
+        say("mypy found problems (above); fix them first.")
+        return types.returncode
 
     url = postgres_url()
     reachable, about = postgres_reachable(url) if url else (False, "DATABASE_URL is not set")

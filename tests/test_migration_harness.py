@@ -221,9 +221,9 @@ def test_a_failing_migration_leaves_the_database_restorable(db, roster_copy):
 
 
 def test_unknown_app_and_migration_are_refused(migration_harness):
-    with pytest.raises(LookupError, match=r"Unknown app 'rooster'.*roster"):
+    with pytest.raises(LookupError, match=r"No installed app with label 'rooster'.*roster"):
         migration_harness.start(("rooster", "0001"))
-    with pytest.raises(NodeNotFoundError, match=r"No migration '0009' in app 'roster'.*0001_initial"):
+    with pytest.raises(NodeNotFoundError, match=r"Cannot find a migration matching '0009' from app 'roster'.*0001_initial"):
         migration_harness.start(("roster", "0009"))
     with pytest.raises(AmbiguityError, match="More than one migration"):
         migration_harness.start(("roster", "000"))

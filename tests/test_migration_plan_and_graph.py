@@ -58,7 +58,7 @@ def test_conflicts_and_leaves_are_found_without_a_database(branched):
     assert api(branched, "mp.conflicts()")["result"] == {"books": ["0002_pages", "0002_rating"]}
     assert api(branched, "mp.leaf_nodes()['books']")["result"] == ["0002_pages", "0002_rating"]
     refused = api(branched, "mp.migration_plan('books')")["error"]
-    assert refused[0] == "CommandError"
+    assert refused[0] == "ConflictingMigrationsError"
     assert "multiple leaf nodes in the migration graph: (0002_pages, 0002_rating in books)" in refused[1]
     health = branched.run("migration_plan", "--health")
     assert "Conflicts: books: 0002_pages, 0002_rating" in health.stdout

@@ -89,7 +89,7 @@ class MigrationGraphPicture:
         """Rebuild a picture from :meth:`to_json`'s output (e.g. a command's stdout)."""
         data = json.loads(text)
         nodes = [
-            GraphNode(**{  # type: ignore[misc]
+            GraphNode(**{
                 **n,
                 "parents": tuple(tuple(p) for p in n["parents"]),
                 "replaces": tuple(tuple(r) for r in n.get("replaces", ())),

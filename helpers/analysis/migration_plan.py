@@ -15,24 +15,33 @@ against production before a deployment::
 
 Targets are named as ``migrate`` names them: an app label, then a migration
 name, a unique prefix of one, or ``zero``. Bad input raises
-:class:`~django.core.management.CommandError` naming the candidates (the
-app labels with migrations, or the app's migration names).
+:class:`~helpers.core.exceptions.MigrationTargetError` (a ``ValueError``; the
+subclasses of :mod:`helpers.core.exceptions`) naming the candidates (the app
+labels with migrations, or the app's migration names); ``manage.py
+migration_plan`` turns it into ``CommandError``.
 
-Only Django is imported: copy this module into any project.
+Only Django (and :mod:`helpers.core`) is imported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.apps import apps
-from django.core.management import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations.base import Operation
 from django.utils.connection import ConnectionDoesNotExist
+
+from helpers.core.exceptions import (
+    ConflictingMigrationsError,
+    MigrationTargetError,
+    ReplacedMigrationError,
+    UnknownDatabaseAliasError,
+)
+from helpers.core.targets import check_app, resolve_target
 
 __all__ = [
     "MigrationPlan",
@@ -122,11 +131,11 @@ def load_executor(using: str | None = DEFAULT_DB_ALIAS) -> MigrationExecutor:
 
 
 def database_connection(using: str) -> BaseDatabaseWrapper:
-    """The connection of alias ``using``; :class:`CommandError` naming the aliases when unknown."""
+    """The connection of alias ``using``; :class:`UnknownDatabaseAliasError` naming the aliases if unknown."""
     try:
         return connections[using]
     except ConnectionDoesNotExist:
-        raise CommandError(
+        raise UnknownDatabaseAliasError(
             f"Unknown database alias {using!r}. The aliases of this project: "
             f"{', '.join(sorted(connections.settings))}."
         ) from None
@@ -137,91 +146,19 @@ def _migrated_apps(loader: MigrationLoader) -> list[str]:
 
 
 def _check_app(loader: MigrationLoader, app_label: str) -> None:
-    try:
-        apps.get_app_config(app_label)
-    except LookupError:
-        raise CommandError(
-            f"No installed app with label {app_label!r}. Apps with migrations: "
-            f"{', '.join(_migrated_apps(loader))}."
-        ) from None
-    if app_label not in loader.migrated_apps:
-        raise CommandError(
-            f"App {app_label!r} does not have migrations. Apps with migrations: "
-            f"{', '.join(_migrated_apps(loader))}."
-        )
+    check_app(loader, app_label)
 
 
-def _app_migrations(loader: MigrationLoader, app_label: str) -> list[str]:
-    return sorted(name for app, name in loader.disk_migrations if app == app_label)
+ReplacedTargetError = ReplacedMigrationError  # the name this module used before helpers.core
 
 
-def resolve_target(loader: MigrationLoader, app_label: str, migration_name: str) -> tuple[str, str | None]:
-    """Turn ``migrate``'s ``app_label migration_name`` into a graph key (``None`` for ``zero``).
-
-    ``migration_name`` may be a full name, a unique prefix of one, or
-    ``zero``. Raises :class:`CommandError` naming the candidates when the app
-    is unknown, when nothing matches or when the prefix is ambiguous.
-    """
-    _check_app(loader, app_label)
-    if migration_name == "zero":
-        return app_label, None
-    names = _app_migrations(loader, app_label)
-    matches = [n for n in names if n == migration_name] or [n for n in names if n.startswith(migration_name)]
-    if not matches:
-        raise CommandError(
-            f"Cannot find a migration matching {migration_name!r} from app {app_label!r}. "
-            f"Its migrations are: {', '.join(names)} (or zero)."
-        )
-    if len(matches) > 1:
-        raise CommandError(
-            f"More than one migration matches {migration_name!r} in app {app_label!r}: "
-            f"{', '.join(matches)}. Please be more specific."
-        )
-    target = (app_label, matches[0])
-    if target not in loader.graph.nodes and target in loader.replacements:
-        # A partially applied squashed migration is not in the graph: use its last replaced one.
-        target = loader.replacements[target].replaces[-1]
-    if target not in loader.graph.nodes and target in loader.applied_migrations and loader.replace_migrations:
-        # What Django's executor does for an applied migration replaced by a squash: plan on
-        # the graph without replacements (keeping the applied set, assumed or recorded).
-        applied = dict(loader.applied_migrations)
-        loader.replace_migrations = False
-        loader.build_graph()
-        loader.applied_migrations = applied
-    if target not in loader.graph.nodes:
-        raise _replaced_error(loader, target)
-    return target
-
-
-class ReplacedTargetError(CommandError):
-    """The target migration is replaced by a squashed migration, so it is not a node of the graph."""
-
-
-def _replaced_error(loader: MigrationLoader, target: Key) -> CommandError:
-    squashed = sorted(
-        key for key, migration in loader.replacements.items()
-        if tuple(target) in {tuple(r) for r in migration.replaces} and key in loader.graph.nodes
-    )  # fmt: skip
-    if not squashed:
-        return CommandError(f"Migration {target[0]}.{target[1]} is not in the migration graph.")
-    app, name = squashed[0]
-    replaced = loader.replacements[squashed[0]].replaces
-    first, last = replaced[0], replaced[-1]
-    return ReplacedTargetError(
-        f"Migration {target[0]}.{target[1]} is replaced by the squashed migration {app}.{name} "
-        f"(which replaces {first[0]}.{first[1]} to {last[0]}.{last[1]}) and is not applied, so "
-        f"migrate cannot stop at it (Django stops with NodeNotFoundError). Use '{app} {name}' "
-        f"(everything it replaces) or a target outside it (such as '{app} zero')."
-    )
-
-
-def _in_run_order(operations: list, backwards: bool) -> list:
+def _in_run_order(operations: Sequence[Operation], backwards: bool) -> list[Operation]:
     return list(reversed(operations)) if backwards else list(operations)
 
 
-def _conflict_error(found: dict[str, list[str]]) -> CommandError:
+def _conflict_error(found: dict[str, list[str]]) -> ConflictingMigrationsError:
     text = "; ".join(f"{', '.join(names)} in {app}" for app, names in sorted(found.items()))
-    return CommandError(
+    return ConflictingMigrationsError(
         f"Conflicting migrations detected; multiple leaf nodes in the migration graph: ({text}).\n"
         "To fix them run 'python manage.py makemigrations --merge'"
     )
@@ -236,12 +173,12 @@ def prepared_executor(
 ) -> MigrationExecutor:
     """An executor for planning: the app checked, conflicts refused, applied set chosen.
 
-    Raises ``CommandError`` for a migration name without its app, an unknown
+    Raises :class:`MigrationTargetError` for a migration name without its app, an unknown
     app, or conflicting leaf migrations (as ``migrate`` does). With
     ``assume_all_applied``, every migration on disk counts as applied.
     """
     if migration_name is not None and app_label is None:
-        raise CommandError(f"Name the app of migration {migration_name!r}.")
+        raise MigrationTargetError(f"Name the app of migration {migration_name!r}.")
     executor = load_executor(using)
     loader = executor.loader
     if app_label is not None:
@@ -255,8 +192,9 @@ def prepared_executor(
         for key, squashed in loader.replacements.items():
             if key in applied:
                 for replaced in squashed.replaces:
-                    if tuple(replaced) in loader.disk_migrations:
-                        applied[tuple(replaced)] = loader.disk_migrations[tuple(replaced)]
+                    app, name = replaced
+                    if (app, name) in loader.disk_migrations:
+                        applied[app, name] = loader.disk_migrations[app, name]
         loader.applied_migrations = applied
     return executor
 
@@ -273,7 +211,7 @@ def migration_plan(
     With ``assume_all_applied`` the plan is computed as if every migration on
     disk were applied (what a fully deployed database holds), whatever the
     database says: the backwards plan of a release, checked before it exists.
-    Like ``migrate``, refuses (``CommandError``) when an app has conflicting
+    Like ``migrate``, refuses (:class:`ConflictingMigrationsError`) when an app has conflicting
     leaf migrations.
     """
     executor = prepared_executor(app_label, migration_name, using, assume_all_applied=assume_all_applied)
@@ -329,8 +267,8 @@ def migration_status(app_label: str | None = None, *, using: str = DEFAULT_DB_AL
                 key[1],
                 key in loader.applied_migrations,
                 bool(initial),
-                tuple(tuple(d) for d in migration.dependencies),  # type: ignore[misc]
-                tuple(tuple(r) for r in migration.replaces),  # type: ignore[misc]
+                tuple((d[0], d[1]) for d in migration.dependencies),
+                tuple((r[0], r[1]) for r in migration.replaces),
             )
         )
     return result

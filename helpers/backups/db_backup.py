@@ -264,7 +264,8 @@ def check_sqlite_backup(path: Path) -> None:
 def _pg_names(connection: BaseDatabaseWrapper, name: str) -> tuple[str, str]:
     database = connection.settings_dict["NAME"]
     backup = f"{database}_bak_{name}"
-    if len(backup) > connection.ops.max_name_length():
+    limit = connection.ops.max_name_length()
+    if limit is not None and len(backup) > limit:
         raise BackupError(f"Backup database name {backup} is too long: choose a shorter backup name.")
     return database, backup
 
@@ -454,14 +455,14 @@ def restore_database(
     name = _checked(name)
     connection = _connection(using)
     if connection.vendor == "sqlite":
-        database, backup = _sqlite_paths(connection, name)
-        if not backup.is_file():
-            raise BackupError(f"No backup named {name!r} (no file {_shown(backup)}); nothing was done.")
-        check_sqlite_backup(backup)
+        database_path, backup_path = _sqlite_paths(connection, name)
+        if not backup_path.is_file():
+            raise BackupError(f"No backup named {name!r} (no file {_shown(backup_path)}); nothing was done.")
+        check_sqlite_backup(backup_path)
         connection.close()
-        what = f"the database {_shown(database)}"
-        _copy_sqlite(backup, database, what=what, timeout=timeout, notify=notify)
-        return _shown(backup)
+        what = f"the database {_shown(database_path)}"
+        _copy_sqlite(backup_path, database_path, what=what, timeout=timeout, notify=notify)
+        return _shown(backup_path)
     if connection.vendor == "postgresql":
         database, backup = _pg_names(connection, name)
         qn = connection.ops.quote_name
@@ -499,11 +500,11 @@ def delete_backup(name: str, *, using: str = DEFAULT_DB_ALIAS) -> str:
     name = _checked(name)
     connection = _connection(using)
     if connection.vendor == "sqlite":
-        _, backup = _sqlite_paths(connection, name)
-        if not backup.is_file():
+        _, backup_path = _sqlite_paths(connection, name)
+        if not backup_path.is_file():
             raise BackupError(f"No backup named {name!r}; nothing was deleted.")
-        backup.unlink()
-        return _shown(backup)
+        backup_path.unlink()
+        return _shown(backup_path)
     if connection.vendor == "postgresql":
         _, backup = _pg_names(connection, name)
         with _pg_admin(connection, DEFAULT_TIMEOUT) as cursor:

@@ -88,7 +88,9 @@ def project_dir() -> Path:
     path = Path(override) if override else Path(__file__).resolve().parents[2] / "tutorial_project"
     if not (path / "manage.py").is_file():
         raise SandboxError(
-            f"No Django project at {path}: set KIT_PROJECT_DIR to the folder holding manage.py."
+            f"No Django project at {path}: the notebook plumbing runs the teaching kit's tutorial "
+            "project (use it from a checkout of the kit), or set KIT_PROJECT_DIR to the folder "
+            "holding manage.py."
         )
     return path
 
@@ -129,6 +131,8 @@ def postgres_available() -> bool:
     try:
         url = _postgres_server_url("postgresql")
     except SandboxError:
+        return False
+    if url is None:
         return False
     try:
         with _pg_admin_connection(url):
@@ -669,7 +673,7 @@ class Sandbox:
         sys.path.insert(0, str(self.root))
         os.environ["DJANGO_SETTINGS_MODULE"] = f"{PROJECT_PACKAGE}.settings"
         self._owns_settings = True
-        settings.DATABASES["default"] = self._database_settings()
+        settings.DATABASES["default"] = self._database_settings()  # type: ignore[assignment]
 
     def _database_settings(self) -> dict[str, Any]:
         if self.db.backend == "sqlite":

@@ -17,11 +17,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from helpers.core.exceptions import MigrationTargetError
+from helpers.core.targets import matching_names
+from helpers.notebook.sandbox import SandboxError
+
 if TYPE_CHECKING:
     from helpers.notebook.display import CommandResult
     from helpers.notebook.sandbox import Sandbox
 
-__all__ = ["MigrationExplorer", "ModelDesigner", "PlanStep", "Progress", "progress"]
+__all__ = [
+    "DesignerError",
+    "ExplorerTargetError",
+    "MigrationExplorer",
+    "ModelDesigner",
+    "PlanStep",
+    "Progress",
+    "progress",
+]
+
+
+class ExplorerTargetError(SandboxError, MigrationTargetError):
+    """The explorer was given a target that names no migration of the app, or several."""
+
+
+class DesignerError(SandboxError):
+    """The model designer was asked to change a field or press a button that does not exist."""
 
 _STEP = re.compile(r"^(?P<app>\w+)\.(?P<name>\w+)$")
 
@@ -116,13 +136,13 @@ class MigrationExplorer:
 
     def select(self, app: str, target: str) -> MigrationExplorer:
         """Choose the app and the target migration (a name, a unique prefix, or ``zero``)."""
-        from helpers.notebook.sandbox import SandboxError
-
         targets = self._targets(app)
-        matches = [t for t in targets if t == target or t.startswith(target)]
+        matches = ["zero"] if target == "zero" else matching_names(targets[1:], target)
         if len(matches) != 1:
             what = "matches none" if not matches else f"matches {', '.join(matches)}"
-            raise SandboxError(f"Target {target!r} {what} of the targets of {app}: {', '.join(targets)}.")
+            raise ExplorerTargetError(
+                f"Target {target!r} {what} of the targets of {app}: {', '.join(targets)}."
+            )
         self._app.value = app
         self._target.options = targets
         self._target.value = matches[0]
@@ -257,12 +277,10 @@ class ModelDesigner:
         return [(q.name, q.field_type) for q in self.survey.questions.order_by("position", "id")]
 
     def _question(self, name: str) -> Any:
-        from helpers.notebook.sandbox import SandboxError
-
         found = self.survey.questions.filter(name=name).first()
         if found is None:
             names = ", ".join(n for n, _ in self.fields()) or "none"
-            raise SandboxError(f"No field {name!r} in {self.survey.name}; its fields: {names}.")
+            raise DesignerError(f"No field {name!r} in {self.survey.name}; its fields: {names}.")
         return found
 
     def add_field(self, name: str, field_type: str = "text") -> ModelDesigner:
@@ -305,13 +323,11 @@ class ModelDesigner:
         ``press("Remove", name)``. Unlike the methods above, a refused change
         is shown in the form (as the widget shows it), not raised.
         """
-        from helpers.notebook.sandbox import SandboxError
-
         actions = {"Add field": (self.add_field, [self._name, self._type]),
                    "Rename": (self.rename_field, [self._pick, self._new_name]),
                    "Remove": (self.remove_field, [self._pick])}  # fmt: skip
         if button not in actions:
-            raise SandboxError(f"No button {button!r}; the buttons are {', '.join(actions)}.")
+            raise DesignerError(f"No button {button!r}; the buttons are {', '.join(actions)}.")
         action, controls = actions[button]
         for control, value in zip(controls, values, strict=False):
             if hasattr(control, "options") and value not in control.options:

@@ -136,10 +136,8 @@ from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrat
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.migrations.exceptions import (
-    AmbiguityError,
     InvalidMigrationPlan,
     IrreversibleError,
-    NodeNotFoundError,
 )
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
@@ -148,6 +146,14 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ModelState, ProjectState, StateApps
 from django.db.utils import load_backend
 from django.test import TestCase
+
+from helpers.core.exceptions import (
+    MigrationTargetError,
+    ReplacedMigrationError,
+    UnknownAppError,
+    UnknownMigrationError,
+)
+from helpers.core.targets import resolve_target
 
 __all__ = [
     "HarnessStateError",
@@ -174,22 +180,6 @@ _lock = threading.RLock()
 
 class HarnessStateError(RuntimeError):
     """The harness was asked for something its current state does not allow (e.g. not started)."""
-
-
-class MigrationTargetError(ValueError):
-    """A migration target is malformed or names nothing usable; nothing was changed."""
-
-
-class UnknownAppError(MigrationTargetError, LookupError):
-    """The target's app is not installed or has no migrations."""
-
-
-class UnknownMigrationError(NodeNotFoundError, MigrationTargetError):
-    """No migration of that name (or prefix) in the app."""
-
-
-class ReplacedMigrationError(NodeNotFoundError, MigrationTargetError):
-    """The target is replaced by a squashed migration: the message says which one to use."""
 
 
 # --- migration files: fingerprint and reloading -----------------------------------------------
@@ -357,73 +347,12 @@ def _as_target_list(targets: Targets) -> list[tuple[str, str | None]]:
     return result
 
 
-def _replacing(loader: MigrationLoader, key: tuple[str, str]) -> tuple[str, str] | None:
-    """The squashed migration in the graph that replaces ``key`` (through nested squashes)."""
-    for squashed, migration in loader.replacements.items():
-        if key in migration.replaces:
-            if squashed in loader.graph.nodes:
-                return squashed
-            return _replacing(loader, squashed)
-    return None
-
-
 def _resolve(loader: MigrationLoader, targets: Targets) -> list[tuple[str, str | None]]:
     """Check ``targets`` against the migration files; return them with full migration names."""
-    resolved: list[tuple[str, str | None]] = []
-    for app_label, name in _as_target_list(targets):
-        if app_label not in loader.migrated_apps:
-            labels = {config.label for config in global_apps.get_app_configs()}
-            if app_label in labels:
-                raise UnknownAppError(f"App {app_label!r} has no migrations.")
-            known = ", ".join(sorted(loader.migrated_apps))
-            hint = " (several targets go in a list)" if "." in app_label else ""
-            raise UnknownAppError(f"Unknown app {app_label!r}{hint}: the apps with migrations are {known}.")
-        if name is None or name == "zero":
-            resolved.append((app_label, None))
-            continue
-        usable = sorted(n for a, n in loader.graph.nodes if a == app_label)
-        try:
-            migration = loader.get_migration_by_prefix(app_label, name)
-        except AmbiguityError as exc:
-            matches = sorted(n for a, n in loader.disk_migrations if a == app_label and n.startswith(name))
-            raise AmbiguityError(
-                f"More than one migration of {app_label!r} starts with {name!r} ({', '.join(matches)}): "
-                "give more of its name."
-            ) from exc
-        except KeyError:
-            raise UnknownMigrationError(
-                f"No migration {name!r} in app {app_label!r}; its migrations are: {', '.join(usable)}.",
-                (app_label, name),
-            ) from None
-        key = (app_label, migration.name)
-        if key not in loader.graph.nodes:
-            squashed = _replacing(loader, key)
-            if squashed is None:  # pragma: no cover - Django keeps every other disk migration
-                raise UnknownMigrationError(
-                    f"Migration {app_label}.{migration.name} is not in the migration graph; the usable "
-                    f"migrations of {app_label!r} are: {', '.join(usable)}.",
-                    key,
-                )
-            replaced = loader.replacements[squashed].replaces
-            if key == tuple(replaced[-1]):
-                advice = (
-                    f"use ({squashed[0]!r}, {squashed[1]!r}) instead: it ends where {migration.name} ends"
-                )
-            else:
-                advice = (
-                    f"the state between its replaced migrations does not exist on a fresh database: "
-                    f"start at ({squashed[0]!r}, {squashed[1]!r}) (where {replaced[-1][1]} ends) or at a "
-                    "migration before the squash"
-                )
-            raise ReplacedMigrationError(
-                f"Migration {app_label}.{migration.name} is replaced by the squashed migration "
-                f"{squashed[0]}.{squashed[1]} (which replaces {', '.join(n for _, n in replaced)}): the "
-                f"harness starts from an empty database, where Django applies the squashed migration; "
-                f"{advice}.",
-                key,
-            )
-        resolved.append(key)
-    return resolved
+    return [
+        resolve_target(loader, app_label, name, fresh_database=True)
+        for app_label, name in _as_target_list(targets)
+    ]
 
 
 def _describe(targets: Iterable[tuple[str, str | None]]) -> str:

@@ -1,11 +1,10 @@
 """pytest support for :mod:`helpers.testing.migration_harness`: the ``migration_harness`` fixture.
 
-Enable it in your root ``conftest.py``::
-
-    pytest_plugins = ["helpers.testing.pytest_plugin"]
-
-(or ``pytest -p helpers.testing.pytest_plugin``, or import the fixture into a test
-module). It needs pytest-django. A test then reads::
+Installed with the ``[pytest]`` extra, pytest loads it through the package's
+``pytest11`` entry point: no conftest line is needed. From a checkout that is
+not installed, enable it in the root ``conftest.py`` (``pytest_plugins =
+["helpers.testing.pytest_plugin"]``) or with ``pytest -p
+helpers.testing.pytest_plugin``. It needs pytest-django. A test then reads::
 
     def test_combine_names(migration_harness):
         old = migration_harness.start(("roster", "0002_person_name"))

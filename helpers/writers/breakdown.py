@@ -59,6 +59,7 @@ from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.core import graph as graph_checks
 from helpers.writers.file_writer import write_all
 
 __all__ = [
@@ -308,14 +309,10 @@ def _check_history(loader: MigrationLoader, app_label: str, *, applied: bool) ->
         )
     if not applied:
         return
-    unapplied = [
-        name
-        for (label, name) in loader.graph.nodes
-        if label == app_label and (label, name) not in loader.applied_migrations
-    ]
+    unapplied = graph_checks.unapplied(loader, app_label)
     if unapplied:
         raise BreakdownError(
-            f"App '{app_label}' has unapplied migrations: {', '.join(sorted(unapplied))}. "
+            f"App '{app_label}' has unapplied migrations: {', '.join(unapplied)}. "
             "Apply them first (migrate), so that the breakdown starts from the database's real "
             "state. Nothing was written."
         )
@@ -502,7 +499,7 @@ def plan_breakdown(
     if removes:
         plan.cleanup.append(_cleanup_operation(plan, removes))
     _verify(plan, apps, app_label, loader)
-    number = MigrationAutodetector.parse_number(leaf[1]) or 0
+    number = graph_checks.next_number(loader, app_label) - 1
     count = 3 if plan.copy else 1
     plan.names = tuple(f"{number + i + 1:04d}_{suffix}" for i, suffix in enumerate(SUFFIXES[:count]))
     return plan

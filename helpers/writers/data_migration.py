@@ -31,10 +31,10 @@ import django
 from django.apps import apps as global_apps
 from django.conf import settings
 from django.db.migrations import Migration
-from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.core import graph as graph_checks
 from helpers.writers.file_writer import write_all
 
 __all__ = [
@@ -90,14 +90,14 @@ class DataMigrationPlan:
 
 
 def _leaf(loader: MigrationLoader, app_label: str, why: str) -> tuple[str, str]:
-    leaves = loader.graph.leaf_nodes(app_label)
+    leaves = graph_checks.leaves(loader, app_label)
     if not leaves:
         raise DataMigrationError(
             f"App '{app_label}' has no migrations, so {why}. "
             f"Run 'manage.py makemigrations {app_label}' first."
         )
     if len(leaves) > 1:
-        names = ", ".join(name for _, name in sorted(leaves))
+        names = ", ".join(name for _, name in leaves)
         raise DataMigrationError(
             f"App '{app_label}' has conflicting migrations ({names}): "
             "run 'manage.py makemigrations --merge' first."
@@ -155,8 +155,8 @@ def plan_data_migration(
             raise DataMigrationError(f"Name models as app_label.ModelName; {dotted!r} is not.")
         model_state = state.models.get((label, model_name.lower()))
         if model_state is None:
-            known = sorted(f"{a}.{s.name}" for (a, _), s in state.models.items() if a == label)
-            hint = f" Models of '{label}' in its migrations: {', '.join(known)}." if known else ""
+            models = sorted(f"{a}.{s.name}" for (a, _), s in state.models.items() if a == label)
+            hint = f" Models of '{label}' in its migrations: {', '.join(models)}." if models else ""
             raise DataMigrationError(f"No model {dotted!r} in the migrations' project state.{hint}")
         setting = model_state.options.get("swappable")
         if setting and getattr(settings, setting, None) not in (None, f"{label}.{model_state.name}"):
@@ -187,7 +187,7 @@ def plan_data_migration(
         for ref in dict.fromkeys(refs)
     ]  # fmt: skip
 
-    number = (MigrationAutodetector.parse_number(own_leaf[1]) or 0) + 1
+    number = graph_checks.next_number(loader, app_label)
     full_name = f"{number:04d}_{name}"
     path = Path(MigrationWriter(Migration(full_name, app_label)).path)
     return DataMigrationPlan(

@@ -70,6 +70,7 @@ from django.db.migrations.serializer import BaseSerializer
 from django.db.migrations.state import ProjectState
 from django.db.migrations.writer import MigrationWriter
 
+from helpers.core import graph as graph_checks
 from helpers.writers.file_writer import write_all
 
 __all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move", "postgresql_renames"]
@@ -337,15 +338,8 @@ def _label(reference: Any, owner_app: str) -> str:
     return reference._meta.label_lower
 
 
-def _leaf(loader: MigrationLoader, app_label: str) -> tuple[str, str] | None:
-    leaves = loader.graph.leaf_nodes(app_label)
-    return leaves[0] if leaves else None
-
-
-def _next_number(loader: MigrationLoader, app_label: str, taken: int = 0) -> int:
-    leaf = _leaf(loader, app_label)
-    number = (MigrationAutodetector.parse_number(leaf[1]) or 0) if leaf else 0
-    return max(number, taken) + 1
+_leaf = graph_checks.leaf
+_next_number = graph_checks.next_number
 
 
 def _changes(
@@ -462,9 +456,9 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     state = loader.project_state()
     key = (source, name.lower())
     if key not in state.models:
-        known = sorted(ms.name for (app, _), ms in state.models.items() if app == source)
+        models = sorted(ms.name for (app, _), ms in state.models.items() if app == source)
         raise MoveModelError(
-            f"{source} has no model {name} in its migrations (its models: {', '.join(known) or 'none'})."
+            f"{source} has no model {name} in its migrations (its models: {', '.join(models) or 'none'})."
         )
     old_state = state.models[key]
     name = old_state.name
@@ -507,7 +501,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
 
     recorder = MigrationRecorder(connection)
     applied = recorder.applied_migrations() if recorder.has_table() else {}
-    unapplied = sorted(n for a, n in loader.graph.nodes if a == source and (a, n) not in applied)
+    unapplied = graph_checks.unapplied(loader, source, applied)
     if unapplied:
         raise MoveModelError(
             f"{source} has unapplied migrations ({', '.join(unapplied)}): run migrate first, so that "
@@ -532,7 +526,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
             after = renamed_model._meta.get_field(old_field.name).remote_field.through._meta.db_table
             try:
                 new_field = new_model._meta.get_field(old_field.name)
-                wanted = new_field.remote_field.through._meta.db_table  # type: ignore[union-attr]
+                wanted = new_field.remote_field.through._meta.db_table
             except (FieldDoesNotExist, AttributeError):
                 continue  # the field was removed too: the check at the end reports it
             if after != wanted:
@@ -648,7 +642,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     d_operations: list[Operation] = [
         SeparateDatabaseAndState(state_operations=[*alter_fields.get(source, []), DeleteModel(name)])
     ]
-    d_dependencies = [step_a.node, step_b.node, *(m.node for m in middle)]
+    d_dependencies: list[tuple[str, str] | None] = [step_a.node, step_b.node, *(m.node for m in middle)]
     d_code = ""
     if "contenttypes" in loader.migrated_apps:
         d_code = _CONTENT_TYPE_CODE.format(model=lower, source=source, target=target_app)

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from helpers.analysis.reversibility import check_reversible
+from helpers.core.exceptions import MigrationTargetError
 
 
 class Command(BaseCommand):
@@ -60,7 +61,7 @@ class Command(BaseCommand):
                 assume_all_applied=not options["applied"],
                 data_dependent_ok=options["data_dependent_ok"],
             )
-        except CommandError as exc:
+        except MigrationTargetError as exc:
             raise CommandError(str(exc), returncode=2) from None
         self.stdout.write(str(report))
         if not report.ok:

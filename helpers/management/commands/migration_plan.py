@@ -11,10 +11,11 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from helpers.analysis.migration_plan import conflicts, history_problems, leaf_nodes, migration_plan
+from helpers.core.exceptions import MigrationTargetError
 
 
 class Command(BaseCommand):
@@ -34,6 +35,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Print the plan (and, with --health, leaves, conflicts and history problems)."""
+        try:
+            self._handle(options)
+        except MigrationTargetError as exc:
+            raise CommandError(str(exc)) from None
+
+    def _handle(self, options: dict[str, Any]) -> None:
         using = options["database"]
         if options["health"]:
             self.stdout.write("Leaf migrations:")

@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
 from helpers.analysis.rehearse import RehearsalError, rehearse_migrate
+from helpers.core.exceptions import MigrationTargetError
 
 
 class Command(BaseCommand):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             ) from None
         except RehearsalError as exc:
             raise CommandError(str(exc)) from None
-        except CommandError as exc:
+        except MigrationTargetError as exc:
             raise CommandError(str(exc), returncode=2) from None
         self.stdout.write(str(result))
         if not result.ok:
