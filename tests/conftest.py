@@ -8,6 +8,9 @@ likewise where kit.py has not prepared the Django 6.1 venv. Notebook cells tagge
 PostgreSQL server even on the SQLite pass) are skipped, with the reason, when
 no server is configured. Cells tagged ``sqlite`` show SQLite's own behaviour (what
 PostgreSQL refuses) and are skipped, with the reason, in the PostgreSQL pass.
+A third pass, ``KIT_BACKEND=mysql``, runs on MySQL/MariaDB when kit.py finds a
+server (``KIT_MYSQL_URL``), and is likewise all skipped with the reason otherwise;
+cells tagged ``mysql`` need such a server on every pass, as ``postgresql`` ones do.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import django
 import pytest
 
-from helpers.notebook.sandbox import postgres_available
+from helpers.notebook.sandbox import mysql_available, postgres_available
 
 COMPATIBILITY = Path(__file__).with_name("compatibility.json")
 
@@ -51,7 +54,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             item.add_marker(marker)
         return
-    if os.environ.get("KIT_BACKEND") == "postgresql":  # cells that show SQLite's own behaviour
+    reason = os.environ.get("KIT_MYSQL_SKIP_REASON")
+    if os.environ.get("KIT_BACKEND") == "mysql" and reason:
+        marker = pytest.mark.skip(reason=f"MySQL pass: {reason}; set KIT_MYSQL_URL to run it")
+        for item in items:
+            item.add_marker(marker)
+        return
+    if os.environ.get("KIT_BACKEND") in ("postgresql", "mysql"):  # cells that show SQLite's own behaviour
         for item in items:
             if "sqlite" in _cell_tags(item):
                 item.add_marker(pytest.mark.skip(reason="cell shows SQLite's own behaviour (tagged sqlite)"))
@@ -68,6 +77,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reason="cell needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL"
         )
         for item in pg_cells:
+            item.add_marker(marker)
+    mysql_cells = [i for i in items if "mysql" in _cell_tags(i)]
+    if mysql_cells and not mysql_available():
+        marker = pytest.mark.skip(reason="cell needs a MySQL server: set KIT_MYSQL_URL (.ci/mysql start prints one)")
+        for item in mysql_cells:
             item.add_marker(marker)
 
 

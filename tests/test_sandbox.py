@@ -211,6 +211,20 @@ def test_parallel_sandboxes_do_not_touch_each_other():
         assert two.migration_files("books") == ["0001_initial"]
 
 
+def _server_databases(backend: str, server_url: str, name: str) -> list:
+    """The databases named ``name`` on the server (empty once dropped)."""
+    if backend == "mysql":
+        from helpers.notebook.sandbox import _mysql_admin_connection
+
+        with _mysql_admin_connection(server_url) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [name])
+            return list(cursor.fetchall())
+    from helpers.notebook.sandbox import _pg_admin_connection
+
+    with _pg_admin_connection(server_url) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
+
+
 def test_close_removes_folder_and_database_even_after_a_failure():
     sb = Sandbox(["authors"])
     root, db = sb.root, sb.db
@@ -220,12 +234,8 @@ def test_close_removes_folder_and_database_even_after_a_failure():
     sb.close()
     sb.close()  # twice is fine
     assert not root.exists()
-    if db.backend == "postgresql":
-        from helpers.notebook.sandbox import _pg_admin_connection
-
-        with _pg_admin_connection(db.server_url) as conn:
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchall()
-        assert found == []
+    if db.backend in ("postgresql", "mysql"):
+        assert _server_databases(db.backend, db.server_url, db.name) == []
     with pytest.raises(SandboxError, match="closed"):
         sb.run("check")
 
@@ -235,14 +245,12 @@ def test_leftovers_of_a_killed_process_are_swept_at_next_start():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     root, name = out.stdout.split()
     assert Path(root).exists(), "a process killed without cleanup leaves its sandbox behind"
-    with Sandbox(["authors"]):
+    with Sandbox(["authors"]) as sb:
         assert not Path(root).exists()
         if name != "None":
-            from helpers.notebook.sandbox import _pg_admin_connection, _postgres_server_url
-
-            with _pg_admin_connection(_postgres_server_url(None)) as conn:
-                rows = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
-            assert rows == []
+            assert _server_databases(sb.db.backend, sb.db.server_url, "kit_sb_probe") == []
+            assert _server_databases(sb.db.backend, sb.db.server_url, sb.db.name) != []  # the query finds one
+            assert _server_databases(sb.db.backend, sb.db.server_url, name) == []
 
 
 def test_manage_py_imports_the_same_helpers_as_this_process(sandbox, tmp_path, monkeypatch):
