@@ -222,6 +222,54 @@ def _mysql_drop_database(url: str, name: str) -> None:
         cursor.execute(f"DROP DATABASE IF EXISTS {_mysql_quote(name)}")
 
 
+def _mysql_copy_database(url: str, source: str, target: str) -> None:
+    """Copy a database within one MySQL server (MySQL has no ``CREATE DATABASE ... TEMPLATE``).
+
+    Each table's own ``SHOW CREATE TABLE`` (columns, keys, foreign keys, ``AUTO_INCREMENT``;
+    ``CREATE TABLE ... LIKE`` would lose the foreign keys) runs in the new database, then one
+    ``INSERT ... SELECT`` per table, with foreign-key checks off for this session only. On a
+    failure the half-made copy is dropped.
+    """
+    src, dst = _mysql_quote(source), _mysql_quote(target)
+    _mysql_create_database(url, target)
+    try:
+        with _mysql_admin_connection(url) as conn, conn.cursor() as cursor:
+            cursor.execute("SET SESSION foreign_key_checks = 0")
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name",
+                [source],
+            )
+            tables = ["`" + row[0].replace("`", "``") + "`" for row in cursor.fetchall()]
+            cursor.execute(f"USE {dst}")
+            for table in tables:
+                cursor.execute(f"SHOW CREATE TABLE {src}.{table}")
+                cursor.execute(cursor.fetchone()[1])
+                cursor.execute(f"INSERT INTO {dst}.{table} SELECT * FROM {src}.{table}")  # noqa: S608 (quoted)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _mysql_drop_database(url, target)
+        raise
+
+
+def _copy_server_database(backend: str, url: str, source: str, target: str) -> None:
+    """Create database ``target`` as a copy of ``source`` on the same PostgreSQL or MySQL server."""
+    if backend == "mysql":
+        _mysql_copy_database(url, source, target)
+        return
+    from psycopg import sql
+
+    with _pg_admin_connection(url) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source))
+        )
+
+
+def _drop_server_database(backend: str, url: str, name: str) -> None:
+    """Drop database ``name`` on a PostgreSQL or MySQL server, whoever is connected to it."""
+    (_mysql_drop_database if backend == "mysql" else _pg_drop_database)(url, name)
+
+
 def _pg_conninfo(url: str, dbname: str | None = None) -> dict[str, Any]:
     parts = urlsplit(url)
     info: dict[str, Any] = {
