@@ -289,3 +289,44 @@ def test_a_picture_of_an_unknown_app_is_a_sandbox_error(sandbox):
 
     with pytest.raises(SandboxError):
         migration_picture(sandbox, "no_such_app")
+
+
+def test_the_mysql_backend_without_a_server_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("KIT_MYSQL_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///nowhere.sqlite3")
+    with pytest.raises(SandboxError, match="No MySQL server for this sandbox"):
+        Sandbox(["authors"], backend="mysql")
+
+
+def test_a_mysql_copy_keeps_every_row_and_foreign_key():
+    from helpers.notebook.sandbox import (
+        _copy_server_database,
+        _drop_server_database,
+        _mysql_admin_connection,
+        mysql_available,
+    )
+
+    if not mysql_available():
+        pytest.skip("needs a MySQL server: set KIT_MYSQL_URL")
+
+    def facts(cursor, name):
+        cursor.execute(
+            "SELECT table_name, column_name, referenced_table_name FROM information_schema.key_column_usage "
+            "WHERE table_schema = %s AND referenced_table_name IS NOT NULL ORDER BY 1, 2", [name])
+        fks = cursor.fetchall()
+        cursor.execute(f"SELECT id, title, author_id FROM `{name}`.books_book ORDER BY id")
+        return fks, cursor.fetchall()
+
+    with Sandbox(["authors", "books"], backend="mysql") as sb:
+        sb.run("migrate", "-v0").check()
+        sb.run("loaddata", "authors", "books").check()
+        copy = sb.db.name + "_copy"
+        _copy_server_database("mysql", sb.db.server_url, sb.db.name, copy)
+        try:
+            with _mysql_admin_connection(sb.db.server_url) as conn, conn.cursor() as cursor:
+                original, copied = facts(cursor, sb.db.name), facts(cursor, copy)
+            assert len(original[1]) == 5 and ("books_book", "author_id", "authors_author") in original[0]
+            assert copied == original
+        finally:
+            _drop_server_database("mysql", sb.db.server_url, copy)
+        assert _server_databases("mysql", sb.db.server_url, copy) == []
