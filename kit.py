@@ -486,7 +486,7 @@ def canary_chapter(path: Path, series: str) -> tuple[str, str]:
         tags = old.metadata.get("tags", [])
         if old.cell_type != "code" or "nbval-ignore-output" in tags or "nbval-skip" in tags:
             continue
-        if "postgresql" in tags and not postgres_url():
+        if ("postgresql" in tags and not postgres_url()) or ("mysql" in tags and not mysql_url()):
             continue
         errors = [o for o in new.outputs if o.get("output_type") == "error"]
         if errors and not any(o.get("output_type") == "error" for o in old.outputs):
