@@ -33,7 +33,7 @@ from types import ModuleType
 import nbformat
 import pytest
 
-from helpers.notebook.sandbox import postgres_available
+from helpers.notebook.sandbox import mysql_available, postgres_available
 
 REQUIRE_ALL = False  # True: a chapter with an exercise but no wrong answers fails
 
@@ -217,12 +217,12 @@ class ChapterRun:
 
     def _prefix(self) -> None:
         self._new_client()
-        pg = postgres_available()
+        pg, my = postgres_available(), mysql_available()
         try:
             for cell in self.prefix:
-                if "postgresql" in _tags(cell) and not pg:
+                if ("postgresql" in _tags(cell) and not pg) or ("mysql" in _tags(cell) and not my):
                     continue  # as the suite does: skipped without a server
-                if "sqlite" in _tags(cell) and os.environ.get("KIT_BACKEND") == "postgresql":
+                if "sqlite" in _tags(cell) and os.environ.get("KIT_BACKEND") in ("postgresql", "mysql"):
                     continue  # as the suite does: SQLite's own behaviour, skipped on PostgreSQL
                 self.run(cell.source, allow_errors="raises-exception" in _tags(cell))
         except BaseException:
