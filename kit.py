@@ -28,7 +28,9 @@ Tests run twice: on SQLite, with every notebook checked strictly against its
 committed outputs; then on PostgreSQL when ``DATABASE_URL`` points at a
 reachable server (notebooks must run without error there; their SQL text may
 differ). Without a server the PostgreSQL pass reports its tests as skipped,
-with the reason.
+with the reason. A third pass runs on MySQL/MariaDB when ``KIT_MYSQL_URL`` (or a
+``mysql://`` ``DATABASE_URL``) names a reachable server (``.ci/mysql start`` prints
+one), likewise lax and likewise reported as skipped without one.
 """
 
 from __future__ import annotations
@@ -218,6 +220,48 @@ def postgres_reachable(url: str) -> tuple[bool, str]:
         return False, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
 
 
+# --- MySQL / MariaDB -----------------------------------------------------------------
+
+
+def mysql_url() -> str | None:
+    """The MySQL/MariaDB server URL from KIT_MYSQL_URL or DATABASE_URL, if any is set."""
+    for name in ("KIT_MYSQL_URL", "DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.split(":", 1)[0] in ("mysql", "mysql2"):
+            return url
+    return None
+
+
+def mysql_reachable(url: str) -> tuple[bool, str]:
+    from helpers.notebook.sandbox import _mysql_admin_connection  # inside the venv
+
+    try:
+        with _mysql_admin_connection(url) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT VERSION()")
+            version = cursor.fetchone()[0]
+        return True, f"MySQL {version}"
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+
+
+def mysql_pass(python: str, extra: list[str], base_env: dict[str, str], paths: tuple[str, ...],
+               label: str) -> tuple[int, str]:
+    """The MariaDB pass: the same tests with ``KIT_BACKEND=mysql`` (notebooks lax)."""
+    url = mysql_url()
+    reachable, about = mysql_reachable(url) if url else (False, "KIT_MYSQL_URL is not set")
+    env = {**base_env, "KIT_BACKEND": "mysql"}
+    env.pop("KIT_MYSQL_URL", None)
+    if reachable:
+        env["DATABASE_URL"] = env["KIT_MYSQL_URL"] = url
+        say(f"pass 3{label}: MySQL ({about}; notebooks must run without error)")
+    else:
+        env["KIT_MYSQL_SKIP_REASON"] = f"no MySQL server ({about})"
+        say(f"pass 3{label}: MySQL: no server ({about}); its tests are reported as skipped")
+    run = subprocess.run(pytest_args(python, extra, strict=False, paths=list(paths)),
+                         cwd=ROOT, env=env, check=False)  # fmt: skip
+    return run.returncode, "" if reachable else " (all skipped: no server)"
+
+
 # --- commands -----------------------------------------------------------------------
 
 
@@ -253,8 +297,13 @@ def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[s
 
     url = postgres_url()
     reachable, about = postgres_reachable(url) if url else (False, "DATABASE_URL is not set")
+    my_url = mysql_url()
     base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KIT_BACKEND")}
     base_env.update(PYTHON_COLORS="0", NO_COLOR="1")  # Python 3.13 colours tracebacks
+    if my_url and mysql_reachable(my_url)[0]:  # cells tagged mysql run in every pass
+        base_env["KIT_MYSQL_URL"] = my_url
+    else:
+        base_env.pop("KIT_MYSQL_URL", None)
     if reachable:
         base_env["KIT_POSTGRES_URL"] = url
     else:
@@ -275,10 +324,13 @@ def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[s
     pg = subprocess.run(pytest_args(python, extra, strict=False, paths=list(paths)),
                         cwd=ROOT, env=pg_env, check=False)  # fmt: skip
 
+    mysql, mysql_note = mysql_pass(python, extra, base_env, paths, label)
+
     say(f"SQLite pass{label}: {'passed' if sqlite.returncode == 0 else 'FAILED'}")
     say(f"PostgreSQL pass{label}: {'passed' if pg.returncode == 0 else 'FAILED'}"
         + ("" if reachable else " (all skipped: no server)"))  # fmt: skip
-    return sqlite.returncode or pg.returncode
+    say(f"MySQL pass{label}: {'passed' if mysql == 0 else 'FAILED'}{mysql_note}")
+    return sqlite.returncode or pg.returncode or mysql
 
 
 def nox_session(series: str, args: list[str]) -> int:
@@ -340,6 +392,8 @@ def execute(paths: list[str]) -> int:
     url = postgres_url()
     if url:
         os.environ["KIT_POSTGRES_URL"] = url
+    if mysql_url():  # and a MySQL server the cells tagged `mysql`
+        os.environ["KIT_MYSQL_URL"] = mysql_url()
     os.environ.pop("DATABASE_URL", None)
 
     def run_one(path: Path) -> tuple[Path, str | None]:
@@ -437,7 +491,7 @@ def canary_chapter(path: Path, series: str) -> tuple[str, str]:
         tags = old.metadata.get("tags", [])
         if old.cell_type != "code" or "nbval-ignore-output" in tags or "nbval-skip" in tags:
             continue
-        if "postgresql" in tags and not postgres_url():
+        if ("postgresql" in tags and not postgres_url()) or ("mysql" in tags and not mysql_url()):
             continue
         errors = [o for o in new.outputs if o.get("output_type") == "error"]
         if errors and not any(o.get("output_type") == "error" for o in old.outputs):

@@ -1,6 +1,6 @@
 """Copy a million rows into a partial: CopyDataToPartial vs the alternatives, in one run.
 
-    .venv/bin/python benchmarks/breakdown_copy.py [--rows N] [--backend sqlite|postgresql]
+    .venv/bin/python benchmarks/breakdown_copy.py [--rows N] [--backend sqlite|postgresql|mysql]
 
 In a sandbox of the tutorial project, ``central`` is filled with N rows (default
 1,000,000), rewritten with two partials and migrated up to ``0002_breakdown``
@@ -142,7 +142,7 @@ def main() -> int:
     parser.add_argument("--slow-rows", type=int, default=20_000,
                         help="rows copied by the two ORM methods (they are 2-3 orders of magnitude slower)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the two SQL methods (best kept)")
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "mysql"], default="sqlite")
     args = parser.parse_args()
     with Sandbox(["central"], backend=args.backend) as sb:
         sb.run("migrate", "-v0").check()

@@ -8,6 +8,9 @@ likewise where kit.py has not prepared the Django 6.1 venv. Notebook cells tagge
 PostgreSQL server even on the SQLite pass) are skipped, with the reason, when
 no server is configured. Cells tagged ``sqlite`` show SQLite's own behaviour (what
 PostgreSQL refuses) and are skipped, with the reason, in the PostgreSQL pass.
+A third pass, ``KIT_BACKEND=mysql``, runs on MySQL/MariaDB when kit.py finds a
+server (``KIT_MYSQL_URL``), and is likewise all skipped with the reason otherwise;
+cells tagged ``mysql`` need such a server on every pass, as ``postgresql`` ones do.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import django
 import pytest
 
-from helpers.notebook.sandbox import postgres_available
+from helpers.notebook.sandbox import mysql_available, postgres_available
 
 COMPATIBILITY = Path(__file__).with_name("compatibility.json")
 
@@ -43,6 +46,34 @@ def _mark_known_broken(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
+_DYNAMIC = ("dynamic models on MySQL: their schema_change() needs a strategy of its own "
+            "(DDL cannot be rolled back there); not written yet")
+_BACKUPS = "backups on MySQL: helpers/backups/db_backup.py refuses MySQL (no mysqldump strategy yet)"
+_BDMODELS = ("broken-down-models 0.5.0 cannot copy on MySQL: its CopyDataToPartial is atomic=True, so "
+             "Django runs it in a transaction, where schema_editor.execute() refuses any SQL on a backend "
+             "without transactional DDL; its reverse is UPDATE ... FROM, which MySQL lacks")
+#: Tests (node id prefixes) that cannot run on the MySQL pass yet, and why (reported as skipped).
+MYSQL_NOT_YET: dict[str, str] = {
+    "tests/test_migration_harness.py": "harness MySQL strategy: see branch harness",
+    "tests/test_exercises.py::test_exercise_check[18-": "harness MySQL strategy: see branch harness",
+    "tests/test_dynamic_models.py": _DYNAMIC,
+    "tests/test_dynamic_servers.py": _DYNAMIC,
+    "tests/test_widgets.py::test_model_designer": _DYNAMIC,
+    "tests/test_browser.py::test_dynamic_admin": _DYNAMIC,
+    "tests/test_exercises.py::test_exercise_check[20-": _DYNAMIC,
+    "tests/test_exercises.py::test_exercise_check[21-": _DYNAMIC,
+    "notebooks/20_dynamic_models_admin.ipynb": _DYNAMIC,
+    "notebooks/21_dynamic_models_processes.ipynb": _DYNAMIC,
+    "tests/test_db_backup.py": _BACKUPS,
+    "tests/test_exercises.py::test_exercise_check[23-": _BACKUPS,
+    "notebooks/23_move_model_between_apps.ipynb": _BACKUPS,
+    "tests/test_breakdown.py": _BDMODELS,
+    "tests/test_breakdown_library.py": _BDMODELS,
+    "tests/test_exercises.py::test_exercise_check[22-": _BDMODELS,
+    "notebooks/22_broken_down_models.ipynb": _BDMODELS,
+}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _mark_known_broken(items)
     reason = os.environ.get("KIT_POSTGRES_SKIP_REASON")
@@ -51,7 +82,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             item.add_marker(marker)
         return
-    if os.environ.get("KIT_BACKEND") == "postgresql":  # cells that show SQLite's own behaviour
+    reason = os.environ.get("KIT_MYSQL_SKIP_REASON")
+    if os.environ.get("KIT_BACKEND") == "mysql" and reason:
+        marker = pytest.mark.skip(reason=f"MySQL pass: {reason}; set KIT_MYSQL_URL to run it")
+        for item in items:
+            item.add_marker(marker)
+        return
+    if os.environ.get("KIT_BACKEND") == "mysql":
+        for item in items:
+            reason = next((r for prefix, r in MYSQL_NOT_YET.items() if item.nodeid.startswith(prefix)), None)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=f"MySQL pass: {reason}"))
+    if os.environ.get("KIT_BACKEND") in ("postgresql", "mysql"):  # cells that show SQLite's own behaviour
         for item in items:
             if "sqlite" in _cell_tags(item):
                 item.add_marker(pytest.mark.skip(reason="cell shows SQLite's own behaviour (tagged sqlite)"))
@@ -68,6 +110,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             reason="cell needs a PostgreSQL server: set DATABASE_URL or KIT_POSTGRES_URL"
         )
         for item in pg_cells:
+            item.add_marker(marker)
+    mysql_cells = [i for i in items if "mysql" in _cell_tags(i)]
+    if mysql_cells and not mysql_available():
+        marker = pytest.mark.skip(reason="cell needs a MySQL server: set KIT_MYSQL_URL (.ci/mysql start prints one)")
+        for item in mysql_cells:
             item.add_marker(marker)
 
 

@@ -13,7 +13,7 @@ notebook in a new kernel per answer would be the simplest way, and is what
 happens for chapters that load Django into the kernel or run servers. For the
 others the kernel takes a snapshot once the notebook reached the solution:
 every open sandbox's folder (files and SQLite database) is copied, each
-PostgreSQL sandbox database is copied with ``CREATE DATABASE ... TEMPLATE``,
+PostgreSQL sandbox database is copied with ``CREATE DATABASE ... TEMPLATE`` (a MySQL one table by table),
 and the notebook's variables are remembered; before each answer everything is
 put back. ``test_snapshot_restores_files_database_and_variables`` proves that.
 
@@ -33,7 +33,7 @@ from types import ModuleType
 import nbformat
 import pytest
 
-from helpers.notebook.sandbox import postgres_available
+from helpers.notebook.sandbox import mysql_available, postgres_available
 
 REQUIRE_ALL = True  # True: a chapter with an exercise but no wrong answers fails
 
@@ -91,7 +91,6 @@ def __exercise_snapshot():
     import os, secrets, shutil, tempfile
     from pathlib import Path
     import django.apps
-    from psycopg import sql
     from helpers.notebook import sandbox as kit
 
     boxes = [b for b in kit._notebook_sandboxes if not b._closed]
@@ -106,9 +105,7 @@ def __exercise_snapshot():
         copy = None
         if box.db.server_url:
             copy = f"{kit.PG_DATABASE_PREFIX}{token}_snapshot{i}"
-            with kit._pg_admin_connection(box.db.server_url) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(copy), sql.Identifier(box.db.name)))
+            kit._copy_server_database(box.db.backend, box.db.server_url, box.db.name, copy)
         saved.append((box, folder, copy, dict(vars(box))))
     return saved, dict(get_ipython().user_ns), list(kit._notebook_sandboxes)
 
@@ -116,7 +113,6 @@ def __exercise_snapshot():
 def __exercise_restore(snapshot):
     """Put back what __exercise_snapshot saved: folders, databases, sandboxes, variables."""
     import re, shutil
-    from psycopg import sql
     from helpers.notebook import sandbox as kit
 
     saved, names, boxes = snapshot
@@ -134,9 +130,7 @@ def __exercise_restore(snapshot):
         shutil.copytree(folder, box.root, symlinks=True, dirs_exist_ok=True)
         if copy:
             box.db.drop()
-            with kit._pg_admin_connection(box.db.server_url) as conn:
-                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(box.db.name), sql.Identifier(copy)))
+            kit._copy_server_database(box.db.backend, box.db.server_url, copy, box.db.name)
         box.__dict__.clear()
         box.__dict__.update(attrs)
     ns = get_ipython().user_ns
@@ -154,7 +148,7 @@ def __exercise_drop_snapshot(snapshot):
     for box, folder, copy, attrs in snapshot[0]:
         shutil.rmtree(folder, ignore_errors=True)
         if copy:
-            kit._pg_drop_database(box.db.server_url, copy)
+            kit._drop_server_database(box.db.backend, box.db.server_url, copy)
 '''
 
 VERDICT_PROBE = """
@@ -223,12 +217,12 @@ class ChapterRun:
 
     def _prefix(self) -> None:
         self._new_client()
-        pg = postgres_available()
+        pg, my = postgres_available(), mysql_available()
         try:
             for cell in self.prefix:
-                if "postgresql" in _tags(cell) and not pg:
+                if ("postgresql" in _tags(cell) and not pg) or ("mysql" in _tags(cell) and not my):
                     continue  # as the suite does: skipped without a server
-                if "sqlite" in _tags(cell) and os.environ.get("KIT_BACKEND") == "postgresql":
+                if "sqlite" in _tags(cell) and os.environ.get("KIT_BACKEND") in ("postgresql", "mysql"):
                     continue  # as the suite does: SQLite's own behaviour, skipped on PostgreSQL
                 self.run(cell.source, allow_errors="raises-exception" in _tags(cell))
         except BaseException:

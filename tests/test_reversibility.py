@@ -228,6 +228,12 @@ def test_fails_with_rows_is_real_fails_on_rows_and_passes_when_empty():
         sb.run("migrate", "-v0").check()
         sb.run("loaddata", "authors", "books").check()
         failed = sb.run("migrate", "books", "0002")
+        if sb.backend == "mysql":
+            # MySQL's own expectation: ADD COLUMN ... NOT NULL fills existing rows with the type's
+            # implicit default ('' for a varchar), even in strict mode, so this rollback runs.
+            assert failed.returncode == 0, failed.output
+            assert sb.rows("books_book", columns=["isbn"]).column("isbn") == [""] * 5
+            return
         assert failed.returncode == 1
         assert "IntegrityError" in failed.stderr or "NotNullViolation" in failed.stderr, failed.stderr
         assert sb.count("books_book") == 5

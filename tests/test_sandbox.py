@@ -213,6 +213,20 @@ def test_parallel_sandboxes_do_not_touch_each_other():
         assert two.migration_files("books") == ["0001_initial"]
 
 
+def _server_databases(backend: str, server_url: str, name: str) -> list:
+    """The databases named ``name`` on the server (empty once dropped)."""
+    if backend == "mysql":
+        from helpers.notebook.sandbox import _mysql_admin_connection
+
+        with _mysql_admin_connection(server_url) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [name])
+            return list(cursor.fetchall())
+    from helpers.notebook.sandbox import _pg_admin_connection
+
+    with _pg_admin_connection(server_url) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
+
+
 def test_close_removes_folder_and_database_even_after_a_failure():
     sb = Sandbox(["authors"])
     root, db = sb.root, sb.db
@@ -222,12 +236,8 @@ def test_close_removes_folder_and_database_even_after_a_failure():
     sb.close()
     sb.close()  # twice is fine
     assert not root.exists()
-    if db.backend == "postgresql":
-        from helpers.notebook.sandbox import _pg_admin_connection
-
-        with _pg_admin_connection(db.server_url) as conn:
-            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db.name,)).fetchall()
-        assert found == []
+    if db.backend in ("postgresql", "mysql"):
+        assert _server_databases(db.backend, db.server_url, db.name) == []
     with pytest.raises(SandboxError, match="closed"):
         sb.run("check")
 
@@ -237,14 +247,12 @@ def test_leftovers_of_a_killed_process_are_swept_at_next_start():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     root, name = out.stdout.split()
     assert Path(root).exists(), "a process killed without cleanup leaves its sandbox behind"
-    with Sandbox(["authors"]):
+    with Sandbox(["authors"]) as sb:
         assert not Path(root).exists()
         if name != "None":
-            from helpers.notebook.sandbox import _pg_admin_connection, _postgres_server_url
-
-            with _pg_admin_connection(_postgres_server_url(None)) as conn:
-                rows = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
-            assert rows == []
+            assert _server_databases(sb.db.backend, sb.db.server_url, "kit_sb_probe") == []
+            assert _server_databases(sb.db.backend, sb.db.server_url, sb.db.name) != []  # the query finds one
+            assert _server_databases(sb.db.backend, sb.db.server_url, name) == []
 
 
 def test_manage_py_imports_the_same_helpers_as_this_process(sandbox, tmp_path, monkeypatch):
@@ -322,3 +330,43 @@ def test_kernel_tracebacks_fold_library_frames_to_30_lines():
     assert "<site-packages>/django" not in text and "<python>/" not in text.replace("frames in Django and Python", "")
     assert re.search(r"\[\.\.\. \d+ frames in Django and Python \.\.\.\]", text)
     assert "No module named 'helpers.no_such_module'" in text
+
+def test_the_mysql_backend_without_a_server_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("KIT_MYSQL_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///nowhere.sqlite3")
+    with pytest.raises(SandboxError, match="No MySQL server for this sandbox"):
+        Sandbox(["authors"], backend="mysql")
+
+
+def test_a_mysql_copy_keeps_every_row_and_foreign_key():
+    from helpers.notebook.sandbox import (
+        _copy_server_database,
+        _drop_server_database,
+        _mysql_admin_connection,
+        mysql_available,
+    )
+
+    if not mysql_available():
+        pytest.skip("needs a MySQL server: set KIT_MYSQL_URL")
+
+    def facts(cursor, name):
+        cursor.execute(
+            "SELECT table_name, column_name, referenced_table_name FROM information_schema.key_column_usage "
+            "WHERE table_schema = %s AND referenced_table_name IS NOT NULL ORDER BY 1, 2", [name])
+        fks = cursor.fetchall()
+        cursor.execute(f"SELECT id, title, author_id FROM `{name}`.books_book ORDER BY id")
+        return fks, cursor.fetchall()
+
+    with Sandbox(["authors", "books"], backend="mysql") as sb:
+        sb.run("migrate", "-v0").check()
+        sb.run("loaddata", "authors", "books").check()
+        copy = sb.db.name + "_copy"
+        _copy_server_database("mysql", sb.db.server_url, sb.db.name, copy)
+        try:
+            with _mysql_admin_connection(sb.db.server_url) as conn, conn.cursor() as cursor:
+                original, copied = facts(cursor, sb.db.name), facts(cursor, copy)
+            assert len(original[1]) == 5 and ("books_book", "author_id", "authors_author") in original[0]
+            assert copied == original
+        finally:
+            _drop_server_database("mysql", sb.db.server_url, copy)
+        assert _server_databases("mysql", sb.db.server_url, copy) == []

@@ -20,6 +20,11 @@ The copy:
   ``CREATE DATABASE ... TEMPLATE`` refuses); without the client programs,
   ``CREATE DATABASE ... TEMPLATE`` (then nobody else may be connected). The
   role needs ``CREATEDB``.
+* **MySQL/MariaDB**: a new database on the same server, each table made by
+  its own ``SHOW CREATE TABLE`` and filled by ``INSERT ... SELECT`` (MySQL has
+  no template databases; ``CREATE TABLE ... LIKE`` would lose the foreign
+  keys). A failing migration leaves the copy half-changed, as it would leave
+  the real database (no transactional DDL): that is what the rehearsal shows.
 
 A temporary connection alias (a copy of the real alias's settings with the
 copy's name) points at the copy; the plan runs there. On PostgreSQL each
@@ -255,6 +260,54 @@ def _pg_copy(alias: str, settings_dict: dict[str, Any]) -> Iterator[tuple[str, s
                 cursor.execute(f"DROP DATABASE IF EXISTS {quote(copy_name)} WITH (FORCE)")
 
 
+def _mysql_copy(alias: str, settings_dict: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """Copy a MySQL/MariaDB database on its own server, table by table.
+
+    MySQL has neither ``CREATE DATABASE ... TEMPLATE`` nor transactional DDL: the copy is a
+    new database where each table's own ``SHOW CREATE TABLE`` (keys, foreign keys) is run,
+    then filled with ``INSERT ... SELECT`` (foreign-key checks off in this session only).
+    It is dropped afterwards, also after a failure.
+    """
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    source = str(settings_dict["NAME"])
+    copy_name = f"{source[:40]}_rehearse_{uuid.uuid4().hex[:8]}"
+    created = False
+    try:
+        with connection._nodb_cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {quote(copy_name)}")
+            created = True
+            cursor.execute("SET SESSION foreign_key_checks = 0")
+            try:
+                cursor.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                    "AND table_type = 'BASE TABLE' ORDER BY table_name",
+                    [source],
+                )
+                for (table,) in cursor.fetchall():
+                    cursor.execute(f"SHOW CREATE TABLE {quote(source)}.{quote(table)}")
+                    create = cursor.fetchone()[1]
+                    cursor.execute(f"USE {quote(copy_name)}")
+                    cursor.execute(create)
+                    cursor.execute(
+                        f"INSERT INTO {quote(copy_name)}.{quote(table)} "  # noqa: S608 (quoted names)
+                        f"SELECT * FROM {quote(source)}.{quote(table)}"
+                    )
+            finally:
+                cursor.execute("SET SESSION foreign_key_checks = 1")
+        yield copy_name, "CREATE DATABASE + SHOW CREATE TABLE + INSERT ... SELECT"
+    except RehearsalError:
+        raise
+    except Exception as exc:
+        if not created:
+            raise RehearsalError(f"Cannot make a copy of database {source!r}: {_error_text(exc)}") from exc
+        raise
+    finally:
+        if created:
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS {quote(copy_name)}")
+
+
 @contextlib.contextmanager
 def _copy_alias(using: str) -> Iterator[tuple[str, str]]:
     """A temporary connection alias on a copy of ``using``'s database; dropped on exit."""
@@ -265,8 +318,10 @@ def _copy_alias(using: str) -> Iterator[tuple[str, str]]:
         copier = contextlib.contextmanager(_sqlite_copy)(settings_dict)
     elif vendor == "postgresql":
         copier = contextlib.contextmanager(_pg_copy)(using, settings_dict)
+    elif vendor == "mysql":
+        copier = contextlib.contextmanager(_mysql_copy)(using, settings_dict)
     else:
-        raise RehearsalError(f"Rehearsals support SQLite and PostgreSQL, not {vendor}.")
+        raise RehearsalError(f"Rehearsals support SQLite, PostgreSQL and MySQL, not {vendor}.")
     alias = f"rehearse_{uuid.uuid4().hex[:8]}"
     with copier as (name, method):
         test_settings = dict(settings_dict.get("TEST") or {})

@@ -13,7 +13,10 @@ database of its own:
 * on SQLite, ``db.sqlite3`` inside that folder;
 * on PostgreSQL (when ``DATABASE_URL`` is a ``postgres://`` URL, or when
   ``backend="postgresql"`` is asked for), a new database on that server,
-  created now and dropped when the sandbox closes.
+  created now and dropped when the sandbox closes;
+* on MySQL/MariaDB (when ``DATABASE_URL`` is a ``mysql://`` URL, or when
+  ``backend="mysql"`` is asked for, with ``KIT_MYSQL_URL``), likewise a new
+  database on that server.
 
 Through the sandbox a notebook can, in one short call each:
 
@@ -67,7 +70,8 @@ SANDBOX_PREFIX = "kit-sandbox-"
 _HELPERS_ROOT = Path(__file__).resolve().parents[2]
 PG_DATABASE_PREFIX = "kit_sb_"
 PROJECT_PACKAGE = "mysite"
-BACKENDS = ("sqlite", "postgresql")
+BACKENDS = ("sqlite", "postgresql", "mysql")
+MYSQL_SCHEMES = ("mysql", "mysql2")
 
 
 class SandboxError(ValueError):
@@ -112,7 +116,7 @@ def _postgres_server_url(backend: str | None) -> str | None:
     is_pg = urlsplit(database_url).scheme in ("postgres", "postgresql", "pgsql")
     if backend is None:
         return database_url if is_pg else None
-    if backend == "sqlite":
+    if backend in ("sqlite", "mysql"):
         return None
     if backend == "postgresql":
         url = database_url if is_pg else os.environ.get("KIT_POSTGRES_URL", "")
@@ -139,6 +143,135 @@ def postgres_available() -> bool:
             return True
     except Exception:
         return False
+
+
+def _mysql_server_url(backend: str | None) -> str | None:
+    """Return the MySQL/MariaDB server URL the sandbox should use, or None for another backend."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    is_mysql = urlsplit(database_url).scheme in MYSQL_SCHEMES
+    if backend is None:
+        return database_url if is_mysql else None
+    if backend != "mysql":
+        return None
+    url = database_url if is_mysql else os.environ.get("KIT_MYSQL_URL", "")
+    if not url:
+        raise SandboxError(
+            "No MySQL server for this sandbox: set DATABASE_URL (or KIT_MYSQL_URL) to a server URL "
+            "such as mysql://kit:kit@127.0.0.1:3306/kit (.ci/mysql start prints one) "
+            "and restart the kernel."
+        )
+    return url
+
+
+def mysql_available() -> bool:
+    """Tell whether a MySQL/MariaDB server is configured and answers (for skipping MySQL-only work)."""
+    try:
+        url = _mysql_server_url("mysql")
+    except SandboxError:
+        return False
+    try:
+        with _mysql_admin_connection(url):
+            return True
+    except Exception:
+        return False
+
+
+def _mysql_conninfo(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    info: dict[str, Any] = {
+        "database": parts.path.lstrip("/") or None,
+        "user": parts.username or None,
+        "password": parts.password or None,
+        "host": parts.hostname or None,
+        "port": parts.port or None,
+    }
+    return {k: v for k, v in info.items() if v is not None}
+
+
+@contextlib.contextmanager
+def _mysql_admin_connection(url: str) -> Iterator[Any]:
+    import MySQLdb
+
+    info = _mysql_conninfo(url)
+    info.pop("database", None)
+    conn = MySQLdb.connect(**info, connect_timeout=5, charset="utf8mb4", autocommit=True)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def _mysql_quote(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
+        raise SandboxError(f"Not a sandbox database name: {name!r}.")
+    return f"`{name}`"
+
+
+def _mysql_create_database(url: str, name: str) -> None:
+    with _mysql_admin_connection(url) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            f"CREATE DATABASE {_mysql_quote(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+        )
+
+
+def _mysql_drop_database(url: str, name: str) -> None:
+    """Drop a database after ending every connection to it (as PostgreSQL's ``WITH (FORCE)``)."""
+    with _mysql_admin_connection(url) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()", [name]
+        )
+        for (pid,) in cursor.fetchall():
+            with contextlib.suppress(Exception):
+                cursor.execute(f"KILL CONNECTION {int(pid)}")
+        cursor.execute(f"DROP DATABASE IF EXISTS {_mysql_quote(name)}")
+
+
+def _mysql_copy_database(url: str, source: str, target: str) -> None:
+    """Copy a database within one MySQL server (MySQL has no ``CREATE DATABASE ... TEMPLATE``).
+
+    Each table's own ``SHOW CREATE TABLE`` (columns, keys, foreign keys, ``AUTO_INCREMENT``;
+    ``CREATE TABLE ... LIKE`` would lose the foreign keys) runs in the new database, then one
+    ``INSERT ... SELECT`` per table, with foreign-key checks off for this session only. On a
+    failure the half-made copy is dropped.
+    """
+    src, dst = _mysql_quote(source), _mysql_quote(target)
+    _mysql_create_database(url, target)
+    try:
+        with _mysql_admin_connection(url) as conn, conn.cursor() as cursor:
+            cursor.execute("SET SESSION foreign_key_checks = 0")
+            cursor.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                "AND table_type = 'BASE TABLE' ORDER BY table_name",
+                [source],
+            )
+            tables = ["`" + row[0].replace("`", "``") + "`" for row in cursor.fetchall()]
+            cursor.execute(f"USE {dst}")
+            for table in tables:
+                cursor.execute(f"SHOW CREATE TABLE {src}.{table}")
+                cursor.execute(cursor.fetchone()[1])
+                cursor.execute(f"INSERT INTO {dst}.{table} SELECT * FROM {src}.{table}")  # noqa: S608 (quoted)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            _mysql_drop_database(url, target)
+        raise
+
+
+def _copy_server_database(backend: str, url: str, source: str, target: str) -> None:
+    """Create database ``target`` as a copy of ``source`` on the same PostgreSQL or MySQL server."""
+    if backend == "mysql":
+        _mysql_copy_database(url, source, target)
+        return
+    from psycopg import sql
+
+    with _pg_admin_connection(url) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(target), sql.Identifier(source))
+        )
+
+
+def _drop_server_database(backend: str, url: str, name: str) -> None:
+    """Drop database ``name`` on a PostgreSQL or MySQL server, whoever is connected to it."""
+    (_mysql_drop_database if backend == "mysql" else _pg_drop_database)(url, name)
 
 
 def _pg_conninfo(url: str, dbname: str | None = None) -> dict[str, Any]:
@@ -202,7 +335,7 @@ def _pid_alive(pid: int) -> bool:
 _OWNER = re.compile(r"(\d+)_")
 
 
-def _sweep_leftovers(pg_url: str | None) -> None:
+def _sweep_leftovers(pg_url: str | None, mysql_url: str | None = None) -> None:
     """Remove sandboxes whose owning process is gone (a killed kernel cannot clean up)."""
     tmp = Path(tempfile.gettempdir())
     for path in tmp.glob(SANDBOX_PREFIX + "*"):
@@ -219,6 +352,15 @@ def _sweep_leftovers(pg_url: str | None) -> None:
                 match = _OWNER.match(name[len(PG_DATABASE_PREFIX) :])
                 if match and not _pid_alive(int(match.group(1))):
                     _pg_drop_database(pg_url, name)
+    if mysql_url:
+        with contextlib.suppress(Exception):
+            with _mysql_admin_connection(mysql_url) as conn, conn.cursor() as cursor:
+                cursor.execute("SHOW DATABASES LIKE %s", [PG_DATABASE_PREFIX.replace("_", r"\_") + "%"])
+                names = [row[0] for row in cursor.fetchall()]
+            for name in names:
+                match = _OWNER.match(name[len(PG_DATABASE_PREFIX) :])
+                if match and not _pid_alive(int(match.group(1))):
+                    _mysql_drop_database(mysql_url, name)
 
 
 # --- output sanitizing -----------------------------------------------------------------
@@ -333,14 +475,20 @@ class _Database:
     name: str | None = None
 
     def create(self) -> None:
-        """Create the PostgreSQL database (SQLite creates its file on first use)."""
+        """Create the server's database (SQLite creates its file on first use)."""
         if self.server_url and self.name:
-            _pg_create_database(self.server_url, self.name)
+            if self.backend == "mysql":
+                _mysql_create_database(self.server_url, self.name)
+            else:
+                _pg_create_database(self.server_url, self.name)
 
     def drop(self) -> None:
-        """Drop the PostgreSQL database, whoever is still connected to it."""
+        """Drop the server's database, whoever is still connected to it."""
         if self.server_url and self.name:
-            _pg_drop_database(self.server_url, self.name)
+            if self.backend == "mysql":
+                _mysql_drop_database(self.server_url, self.name)
+            else:
+                _pg_drop_database(self.server_url, self.name)
 
 
 class Sandbox:
@@ -373,14 +521,15 @@ class Sandbox:
                 f"the tutorial project's apps are {', '.join(known)}."
             )
         self.apps: list[str] = apps
-        server_url = _postgres_server_url(backend)
-        self.backend = "postgresql" if server_url else "sqlite"
-        _sweep_leftovers(server_url)
+        mysql_url = _mysql_server_url(backend)
+        server_url = mysql_url or _postgres_server_url(backend)
+        self.backend = "mysql" if mysql_url else "postgresql" if server_url else "sqlite"
+        _sweep_leftovers(None if mysql_url else server_url, mysql_url)
         token = f"{os.getpid()}_{secrets.token_hex(4)}"
         self.root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{token}_")).resolve()
         if server_url:
             name = PG_DATABASE_PREFIX + token
-            self.db = _Database("postgresql", _pg_url_for(server_url, name), server_url, name)
+            self.db = _Database(self.backend, _pg_url_for(server_url, name), server_url, name)
         else:
             self.db = _Database("sqlite", "")
         self._closed = False
@@ -465,8 +614,12 @@ class Sandbox:
         return env
 
     def sanitize(self, text: str) -> str:
-        """Replace this machine's paths in ``text`` (``<sandbox>``, ``<site-packages>``...)."""
-        return sanitize(text, self.root)
+        """Replace this machine's paths in ``text`` (``<sandbox>``, ``<site-packages>``...).
+
+        The database's generated name, which MySQL's messages quote, becomes ``<database>``.
+        """
+        text = sanitize(text, self.root)
+        return text.replace(self.db.name, "<database>") if self.db.name else text
 
     # -- commands
 
@@ -678,6 +831,18 @@ class Sandbox:
     def _database_settings(self) -> dict[str, Any]:
         if self.db.backend == "sqlite":
             return {"ENGINE": "django.db.backends.sqlite3", "NAME": str(self.root / "db.sqlite3")}
+        if self.db.backend == "mysql":
+            info = _mysql_conninfo(self.db.url)
+            return {
+                "ENGINE": "django.db.backends.mysql",
+                "NAME": info["database"],
+                "USER": info.get("user", ""),
+                "PASSWORD": info.get("password", ""),
+                "HOST": info.get("host", ""),
+                "PORT": str(info.get("port", "")),
+                # As the project's settings: utf8mb4 and strict mode.
+                "OPTIONS": {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"},
+            }
         info = _pg_conninfo(self.db.url)
         return {
             "ENGINE": "django.db.backends.postgresql",
@@ -733,6 +898,21 @@ class Sandbox:
             if connection.vendor == "sqlite":
                 cursor.execute(f"PRAGMA table_info({connection.ops.quote_name(table)})")
                 rows = [(r[1], r[2].lower(), not r[3], bool(r[5])) for r in cursor.fetchall()]
+            elif connection.vendor == "mysql":
+                cursor.execute(
+                    """
+                    SELECT column_name,
+                           CASE WHEN character_maximum_length IS NOT NULL
+                                THEN CONCAT(data_type, '(', character_maximum_length, ')')
+                                ELSE data_type END,
+                           is_nullable = 'YES', column_key = 'PRI'
+                    FROM information_schema.columns
+                    WHERE table_schema = DATABASE() AND table_name = %s
+                    ORDER BY ordinal_position
+                    """,
+                    [table],
+                )
+                rows = [(r[0], r[1], bool(r[2]), bool(r[3])) for r in cursor.fetchall()]
             else:
                 cursor.execute(
                     """
@@ -1047,8 +1227,8 @@ atexit.register(_close_notebook_sandboxes)
 def start(*apps: str, backend: str | None = None) -> Sandbox:
     """Start this notebook's sandbox: a private copy of the project with ``apps``.
 
-    ``backend`` is ``"sqlite"`` or ``"postgresql"``; by default PostgreSQL when
-    ``DATABASE_URL`` points at a PostgreSQL server, SQLite otherwise. The
+    ``backend`` is ``"sqlite"``, ``"postgresql"`` or ``"mysql"``; by default the server
+    ``DATABASE_URL`` points at (PostgreSQL or MySQL), SQLite otherwise. The
     sandbox is removed when the kernel exits (also after a failed cell).
     """
     # Jupyter runs cells inside an event loop, so Django would refuse synchronous database

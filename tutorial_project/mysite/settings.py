@@ -6,8 +6,15 @@ notebook and per test worker):
 
 ``DATABASE_URL``
     The database, in URL form (``sqlite:///path/to/db.sqlite3`` or
-    ``postgres://user@127.0.0.1:5432/kit``). Default: ``db.sqlite3`` next to
+    ``postgres://user@127.0.0.1:5432/kit`` or ``mysql://user:pass@127.0.0.1:3306/kit``
+    for MySQL/MariaDB through ``mysqlclient``). Default: ``db.sqlite3`` next to
     ``manage.py``.
+
+On MySQL the connection uses ``utf8mb4`` (the whole of Unicode, which MySQL's
+``utf8`` is not) and strict mode (``sql_mode=STRICT_TRANS_TABLES``): a value too
+long for its column is an error, as on PostgreSQL, instead of MySQL's silent
+truncation, so that what the kit shows about MySQL is its real, documented
+behaviour. Django's test database gets the same character set.
 
 Each chapter's sandbox copies only the apps that chapter uses, so that what
 you see (``showmigrations``, ``migrate`` output) is about that chapter only:
@@ -105,6 +112,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Options given in DATABASE_URL win.
     DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE",
                                        **DATABASES["default"].get("OPTIONS", {})}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    # utf8mb4 and strict mode (see the docstring); options given in DATABASE_URL win.
+    DATABASES["default"]["OPTIONS"] = {
+        "charset": "utf8mb4",
+        "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
 
 AUTH_PASSWORD_VALIDATORS = []
 
