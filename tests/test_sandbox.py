@@ -331,6 +331,7 @@ def test_kernel_tracebacks_fold_library_frames_to_30_lines():
     assert re.search(r"\[\.\.\. \d+ frames in Django and Python \.\.\.\]", text)
     assert "No module named 'helpers.no_such_module'" in text
 
+
 def test_the_mysql_backend_without_a_server_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("KIT_MYSQL_URL", raising=False)
     monkeypatch.setenv("DATABASE_URL", "sqlite:///nowhere.sqlite3")
