@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import django
 from django.apps import apps
 from django.core.management import CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -181,9 +182,11 @@ def resolve_target(loader: MigrationLoader, app_label: str, migration_name: str)
     if target not in loader.graph.nodes and target in loader.replacements:
         # A partially applied squashed migration is not in the graph: use its last replaced one.
         target = loader.replacements[target].replaces[-1]
-    if target not in loader.graph.nodes and target in loader.applied_migrations and loader.replace_migrations:
-        # What Django's executor does for an applied migration replaced by a squash: plan on
-        # the graph without replacements (keeping the applied set, assumed or recorded).
+    replanned = target in loader.applied_migrations or django.VERSION >= (6, 0)
+    if target not in loader.graph.nodes and replanned and loader.replace_migrations:
+        # What Django's executor does for a migration replaced by a squash (applied ones only
+        # before 6.0, every one since): plan on the graph without replacements (keeping the
+        # applied set, assumed or recorded).
         applied = dict(loader.applied_migrations)
         loader.replace_migrations = False
         loader.build_graph()
