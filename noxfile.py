@@ -28,6 +28,7 @@ def _install(session: nox.Session, series: str) -> None:
     want = hashlib.sha256((text + (kit.ROOT / "pyproject.toml").read_text()).encode()).hexdigest()
     location = Path(session.virtualenv.location)
     stamp = location / "kit-requirements.sha256"
+    kit.write_lab_overrides(location)  # as .venv's: no news prompt, no update check in JupyterLab
     if stamp.exists() and stamp.read_text().strip() == want:
         return
     (location / "kit-requirements.txt").write_text(text)

@@ -26,6 +26,7 @@ import pytest
 
 PROJECT = Path(__file__).parent / "realproject"
 POSTGRES = os.environ.get("KIT_BACKEND") == "postgresql"
+DJANGO_6 = __import__("django").VERSION >= (6, 0)
 SEED = """
 from people.models import User
 from library.models import Shelf, Document
@@ -198,6 +199,9 @@ def test_statically_the_three_rollbacks_are_flagged(corpus):
 
 def test_a_target_replaced_by_a_squash_is_a_clear_error_where_django_crashes(corpus):
     db = corpus.empty()
+    if DJANGO_6:  # Django 6.0 plans it on the graph without replacements; so does the kit
+        assert kit_plan(corpus, db, "filer", "0012") == django_plan(corpus, db, "filer", "0012")
+        return
     django = corpus.run(db, "migrate", "--plan", "filer", "0012")
     assert "NodeNotFoundError" in django.stderr  # Django's own answer: a traceback
     for command in ("migration_plan", "check_reversible"):

@@ -265,8 +265,12 @@ def test_a_target_replaced_by_a_squash_is_bad_input_naming_the_squash(sb):
     sb.write("books/migrations/0002_squashed_0003.py", SQUASHED)
     before = snapshot(sb)
     result = sb.run("rehearse_migrate", "books", "0002_add")
-    assert result.returncode == 2, result
-    assert "is replaced by the squashed migration books.0002_squashed_0003" in result.stderr
+    if __import__("django").VERSION >= (6, 0):  # migrate plans it without the squash: so does the kit
+        assert result.returncode == 0, result
+        assert "Apply books.0002_add" in result.stdout and "squashed" not in result.stdout
+    else:
+        assert result.returncode == 2, result
+        assert "is replaced by the squashed migration books.0002_squashed_0003" in result.stderr
     assert "Traceback" not in result.stderr
     # The squash itself is a fine target: applied on the copy only.
     ok = sb.run("rehearse_migrate", "books", "0002_squashed_0003")

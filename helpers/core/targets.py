@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import django
 from django.apps import apps
 from django.db.migrations.exceptions import AmbiguityError
 from django.db.migrations.loader import MigrationLoader
@@ -155,7 +156,8 @@ def resolve_target(
 
     ``migration_name`` may be a full name, a unique prefix of one, ``zero``
     or ``None`` (zero). As Django's executor does, a target replaced by an
-    *applied* squash is planned on the graph without replacements (the
+    *applied* squash (on Django 6.0 and later any squash, except on a
+    ``fresh_database``) is planned on the graph without replacements (the
     loader is rebuilt so; its applied set kept), and a partially applied
     squash stands for its last replaced migration. Raises
     :class:`UnknownAppError`, :class:`UnknownMigrationError`,
@@ -170,9 +172,12 @@ def resolve_target(
         last_app, last_name = loader.replacements[target].replaces[-1]
         target = (last_app, last_name)
     replacing_on = loader.replace_migrations  # type: ignore[attr-defined]  # set by MigrationLoader.__init__
-    if target not in loader.graph.nodes and target in loader.applied_migrations and replacing_on:
-        # What Django's executor does for an applied migration replaced by a squash: plan on
-        # the graph without replacements (keeping the applied set, assumed or recorded).
+    # Django's executor plans a target replaced by a squash on the graph without replacements:
+    # applied ones only before 6.0, every one since (a fresh database has none applied, so the
+    # harness keeps the error there).
+    replanned = target in loader.applied_migrations or (django.VERSION >= (6, 0) and not fresh_database)
+    if target not in loader.graph.nodes and replanned and replacing_on:
+        # Plan on the graph without replacements, keeping the applied set (assumed or recorded).
         applied = dict(loader.applied_migrations)
         loader.replace_migrations = False  # type: ignore[attr-defined]
         loader.build_graph()

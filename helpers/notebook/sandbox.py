@@ -169,6 +169,8 @@ def mysql_available() -> bool:
         url = _mysql_server_url("mysql")
     except SandboxError:
         return False
+    if url is None:
+        return False
     try:
         with _mysql_admin_connection(url):
             return True
