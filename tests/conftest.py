@@ -125,6 +125,18 @@ def _cell_tags(item: pytest.Item) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _kept_harness_snapshots_outside_the_repository(tmp_path_factory):
+    """The harness keeps snapshots next to the database file by default: here, in a temp folder.
+
+    Otherwise a test run would leave ``tutorial_project/.migration_harness/`` in the checkout.
+    """
+    from django.conf import settings
+
+    if getattr(settings, "MIGRATION_HARNESS_DIR", None) is None:
+        settings.MIGRATION_HARNESS_DIR = str(tmp_path_factory.mktemp("kept-harness-snapshots"))
+
+
 @pytest.fixture(autouse=True)
 def _sandbox_databases_are_allowed(django_db_blocker):
     """Sandboxes own private databases: pytest-django's guard is for its test database only.

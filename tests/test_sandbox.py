@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -371,3 +372,22 @@ def test_a_mysql_copy_keeps_every_row_and_foreign_key():
         finally:
             _drop_server_database("mysql", sb.db.server_url, copy)
         assert _server_databases("mysql", sb.db.server_url, copy) == []
+
+
+def test_hidden_leftovers_and_databases_of_the_project_are_not_copied(tmp_path, monkeypatch):
+    # A local run leaves kept harness snapshots and a database next to the project's files.
+    project = tmp_path / "project"
+    shutil.copytree(project_dir(), project, ignore=shutil.ignore_patterns("__pycache__", ".*", "*.sqlite3"))
+    (project / ".migration_harness").mkdir()
+    (project / ".migration_harness" / "kept.sqlite3").write_text("x")
+    (project / "authors" / ".swp").write_text("x")
+    (project / "db.sqlite3").write_text("x")
+    monkeypatch.setenv("KIT_PROJECT_DIR", str(project))
+    sb = Sandbox(["authors"], backend="sqlite")
+    try:
+        listing = str(sb.files())
+        assert "authors/" in listing and "manage.py" in listing
+        assert ".migration_harness" not in listing and ".swp" not in listing
+        assert not (sb.root / ".migration_harness").exists()
+    finally:
+        sb.close()

@@ -547,7 +547,10 @@ class Sandbox:
 
     def _populate(self) -> None:
         def ignore(folder: str, names: list[str]) -> set[str]:
-            skipped = {n for n in names if n == "__pycache__" or n.endswith((".sqlite3", ".pyc"))}
+            # Only the project's own files: no caches, databases or hidden leftovers of local
+            # runs (a migration harness's kept snapshots in .migration_harness/, editor files).
+            leftover = (".sqlite3", ".pyc")
+            skipped = {n for n in names if n == "__pycache__" or n.startswith(".") or n.endswith(leftover)}
             if Path(folder).resolve() == self.project.resolve():
                 apps = available_apps(self.project)
                 skipped |= {n for n in names if n in apps and n not in self.apps}
