@@ -70,9 +70,22 @@ def say(message: str) -> None:
     print(f"[kit] {message}", flush=True)
 
 
+def mysql_client_library() -> bool:
+    """Tell whether the system's MySQL/MariaDB client library (what mysqlclient builds against) is there."""
+    if not shutil.which("pkg-config"):
+        return False
+    return any(
+        subprocess.run(["pkg-config", "--exists", name], check=False).returncode == 0
+        for name in ("libmariadb", "mariadb", "mysqlclient")
+    )
+
+
 def requirements_digest() -> str:
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "pyproject.toml"):
+    names = ["requirements.txt", "pyproject.toml"]
+    if mysql_client_library():
+        names.append("requirements-mysql.txt")
+    for name in names:
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()
 
@@ -98,6 +111,12 @@ def setup() -> None:
     pip = [str(PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
     subprocess.run([*pip, "install", "-r", str(ROOT / "requirements.txt")], check=True, cwd=ROOT)
+    if mysql_client_library():
+        say("installing requirements-mysql.txt (the MariaDB driver, built against the system's client library)")
+        subprocess.run([*pip, "install", "-r", str(ROOT / "requirements-mysql.txt")], check=True, cwd=ROOT)
+    else:
+        say("no MySQL/MariaDB client library (pkg-config libmariadb): the MariaDB driver is not installed, "
+            "so the MariaDB pass is skipped; for it: sudo apt-get install libmariadb-dev pkg-config")
     STAMP.write_text(want + "\n")
     write_lab_overrides(VENV)
 
@@ -251,6 +270,10 @@ def mysql_pass(python: str, extra: list[str], base_env: dict[str, str], paths: t
                label: str) -> tuple[int, str]:
     """The MariaDB pass: the same tests with ``KIT_BACKEND=mysql`` (notebooks lax)."""
     url = mysql_url()
+    if url and subprocess.run([python, "-c", "import MySQLdb"], capture_output=True, check=False).returncode:
+        say(f"pass 3{label}: MySQL: FAILED: a server is given (KIT_MYSQL_URL) but the driver is missing: "
+            "install libmariadb-dev and pkg-config, then run kit.py setup (it installs requirements-mysql.txt)")
+        return 1, " (no driver)"
     reachable, about = mysql_reachable(url) if url else (False, "KIT_MYSQL_URL is not set")
     env = {**base_env, "KIT_BACKEND": "mysql"}
     env.pop("KIT_MYSQL_URL", None)
