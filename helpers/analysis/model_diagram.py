@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
@@ -144,11 +144,13 @@ def model_diagram(app_labels: Iterable[str], apps: Apps | None = None) -> ModelD
             if f.is_relation and f.related_model is not None:
                 relations.append(Relation(meta.label, f.name, f.related_model._meta.label, _relation_kind(f)))
         for f in meta.local_many_to_many:
-            through = f.remote_field.through
+            # Once the registry is ready, both ends of a many-to-many are model classes.
+            through = cast("type[models.Model]", f.remote_field.through)
+            target = f.related_model
             auto = through._meta.auto_created
             box.columns.append((f.name, f"(table {through._meta.db_table}): ManyToManyField"))
             relations.append(
-                Relation(meta.label, f.name, f.related_model._meta.label, "m2m",
+                Relation(meta.label, f.name, target._meta.label, "m2m",
                          through._meta.db_table if auto else through._meta.label)
             )  # fmt: skip
         boxes[meta.label] = box

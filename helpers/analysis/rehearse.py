@@ -333,7 +333,7 @@ def _copy_alias(using: str) -> Iterator[tuple[str, str]]:
                 connections[alias].close()
             connections.settings.pop(alias, None)
             with contextlib.suppress(AttributeError):
-                delattr(connections._connections, alias)
+                delattr(connections._connections, alias)  # type: ignore[attr-defined]  # Django's own
 
 
 # -- the run

@@ -69,7 +69,7 @@ Only Django is imported (and the sibling :mod:`migration_plan` module).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from django.apps.registry import Apps
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
@@ -263,7 +263,7 @@ def declares_own_reversal(operation: Operation) -> bool:
 def _effective_default(state_field: ModelField) -> Any:
     if getattr(state_field, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
         return "db_default"
-    return BaseDatabaseSchemaEditor._effective_default(state_field)
+    return BaseDatabaseSchemaEditor._effective_default(state_field)  # type: ignore[attr-defined]  # Django's own
 
 
 def _fails_with_rows(
@@ -278,7 +278,7 @@ def _fails_with_rows(
     if getattr(removed, "db_default", NOT_PROVIDED) is not NOT_PROVIDED:
         return None
     # What the schema editor would put in the existing rows when it re-adds the column.
-    default = BaseDatabaseSchemaEditor._effective_default(removed)
+    default = BaseDatabaseSchemaEditor._effective_default(removed)  # type: ignore[attr-defined]  # Django's own
     field_text = f"{operation.model_name}.{operation.name}"
     key = (app_label, operation.model_name_lower)
     if default is None and not removed.null:
@@ -321,7 +321,7 @@ def _internal_type(state_field: ModelField) -> str:
 
 
 def _relation_target(state_field: ModelField, app_label: str) -> str:
-    model = state_field.remote_field.model
+    model = cast(Any, state_field.remote_field).model  # a relation: its callers checked is_relation
     if isinstance(model, str):
         return model if "." in model else f"{app_label}.{model}"
     return model._meta.label

@@ -404,7 +404,7 @@ class DynamicModelCache:
         key = (spec.app_label, spec.model_name)
         cached = self._classes.get(key)
         registered = self.registry.all_models[spec.app_label].get(spec.model_name)
-        if cached is not None and cached is registered and cached._dynamic_spec_hash == spec_hash(spec):
+        if cached is not None and cached is registered and self.is_current(spec):
             return cached
         model = build_model(spec, registry=self.registry)
         self._classes[key] = model
@@ -413,7 +413,7 @@ class DynamicModelCache:
     def is_current(self, spec: ModelSpec) -> bool:
         """Whether the cached class of ``spec`` matches it (False if none is cached)."""
         cached = self._classes.get((spec.app_label, spec.model_name))
-        return cached is not None and cached._dynamic_spec_hash == spec_hash(spec)
+        return cached is not None and getattr(cached, "_dynamic_spec_hash", None) == spec_hash(spec)
 
     def discard(self, app_label: str, model_name: str) -> type[models.Model] | None:
         """Forget a model (its definition was deleted); return the old class."""
@@ -508,10 +508,8 @@ class SchemaStep:
 
 def plan_schema(old: ModelSpec | None, new: ModelSpec | None) -> list[SchemaStep]:
     """The DDL steps from ``old`` to ``new`` (None: no table), each with its own states."""
-    if old is None and new is None:
-        return []
     if old is None:
-        return [SchemaStep("create_table", f"create table {new.db_table}", None, new)]
+        return [] if new is None else [SchemaStep("create_table", f"create table {new.db_table}", None, new)]
     if new is None:
         return [SchemaStep("drop_table", f"drop table {old.db_table}", old, None)]
     steps: list[SchemaStep] = []
@@ -595,29 +593,46 @@ def apply_schema(
         if new is not None and (old is None or new.db_table != old.db_table):
             _refuse_existing_table(new.db_table, using)
         for step in steps:
-            before = isolated_model(step.before) if step.before else None
-            after = isolated_model(step.after) if step.after else None
-            if step.action == "create_table":
-                editor.create_model(after)
-            elif step.action == "drop_table":
-                editor.delete_model(before)
-            elif step.action == "rename_table":
-                editor.alter_db_table(after, step.before.db_table, step.after.db_table)
-            elif step.action == "add_column":
-                editor.add_field(before, after._meta.get_field(step.new_field))
-            elif step.action == "drop_column":
-                editor.remove_field(before, before._meta.get_field(step.old_field))
-            elif step.action == "alter_column":
-                editor.alter_field(
-                    before, before._meta.get_field(step.old_field), after._meta.get_field(step.new_field)
-                )
+            _run_step(editor, step)
     return steps
+
+
+def _run_step(editor: BaseDatabaseSchemaEditor, step: SchemaStep) -> None:
+    """Run one DDL step with the schema editor (the step's action says which states it has)."""
+
+    def model(spec: ModelSpec | None) -> type[models.Model]:
+        if spec is None:
+            raise ValueError(f"schema step {step.action!r} has no model state")
+        return isolated_model(spec)
+
+    def column(spec: ModelSpec | None, name: str | None) -> models.Field[Any, Any]:
+        found = model(spec)._meta.get_field(name or "")
+        if not isinstance(found, models.Field):
+            raise ValueError(f"schema step {step.action!r}: {name!r} is not a column")
+        return found
+
+    if step.action == "create_table":
+        editor.create_model(model(step.after))
+    elif step.action == "drop_table":
+        editor.delete_model(model(step.before))
+    elif step.action == "rename_table":
+        if step.before is None or step.after is None:
+            raise ValueError("a rename_table step needs both model states")
+        editor.alter_db_table(model(step.after), step.before.db_table, step.after.db_table)
+    elif step.action == "add_column":
+        editor.add_field(model(step.before), column(step.after, step.new_field))
+    elif step.action == "drop_column":
+        editor.remove_field(model(step.before), column(step.before, step.old_field))
+    elif step.action == "alter_column":
+        editor.alter_field(
+            model(step.before), column(step.before, step.old_field), column(step.after, step.new_field)
+        )
 
 
 def expected_columns(spec: ModelSpec) -> list[str]:
     """The column names the table of ``spec`` has (``id`` first, then each field's column)."""
     model = isolated_model(spec)
-    return [f.column for f in model._meta.concrete_fields]
+    return [f.column for f in model._meta.concrete_fields if f.column]
 
 
 def _table_names(using: str) -> set[str]:

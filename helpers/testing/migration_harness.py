@@ -465,7 +465,7 @@ class _SqliteBackend(_Backend):
             return Path(configured)
         s = self.original.settings_dict
         for name in ((s.get("TEST") or {}).get("NAME"), s.get("NAME")):
-            if name and not self.original.creation.is_in_memory_db(name):
+            if name and not self.original.creation.is_in_memory_db(name):  # type: ignore[attr-defined]  # SQLite's
                 return Path(name).resolve().parent / ".migration_harness"
         uid = os.getuid() if hasattr(os, "getuid") else "user"
         return Path(tempfile.gettempdir()) / f"migration_harness-{uid}"
@@ -1044,11 +1044,14 @@ class MigrationHarness:
                     transaction.set_rollback(True, using=self.database)
                     atomic.__exit__(None, None, None)
         finally:
-            connections[self.database] = self._original
+            if self._original is not None:
+                connections[self.database] = self._original
             with contextlib.suppress(Exception):
                 self._backend.release(scratch)
 
-    def _between_migrations(self, action: str, migration: Any = None, fake: bool = False) -> None:
+    def _between_migrations(
+        self, action: str, migration: Migration | None = None, fake: bool | None = False, /
+    ) -> None:
         """Inside the test's transaction, check deferred constraints as a commit would."""
         if action in ("apply_start", "unapply_start") and self._atomic is not None:
             scratch = connections[self.database]
@@ -1172,7 +1175,7 @@ class MigrationHarness:
         executor.recorder = MigrationRecorder(wrapper)
         executor.loader = copy.copy(loader)
         executor.loader.connection = wrapper
-        executor.loader.applied_migrations = dict.fromkeys(applied)
+        executor.loader.applied_migrations = dict.fromkeys(applied)  # type: ignore[assignment]  # keys only are read
         return executor
 
     def _build_snapshot(
@@ -1204,7 +1207,7 @@ class MigrationHarness:
             connections[self.database] = scratch
             executor = self._executor(scratch, loader, set())
             plan = executor.migration_plan(resolved)
-            state = self._run(executor, resolved, plan, executor._create_project_state())
+            state = self._run(executor, resolved, plan, executor._create_project_state())  # type: ignore[attr-defined]  # the executor's own step
         except BaseException:
             connections[self.database] = self._original
             self._backend.release(scratch)
@@ -1244,7 +1247,9 @@ class MigrationHarness:
         pre_state: ProjectState,
     ) -> ProjectState:
         """Run ``plan`` the way ``manage.py migrate`` does (signals included when enabled)."""
-        quiet = {"verbosity": 0, "interactive": False, "db": self.database, "stdout": io.StringIO()}
+        quiet: dict[str, Any] = {
+            "verbosity": 0, "interactive": False, "db": self.database, "stdout": io.StringIO()
+        }  # fmt: skip
         if self.signals:
             emit_pre_migrate_signal(apps=pre_state.apps, plan=plan, **quiet)
         if not plan:
@@ -1259,9 +1264,9 @@ class MigrationHarness:
                 _full_plans[id(executor.loader.graph)] = full_plan
             executor.recorder.ensure_schema()
             if plan[0][1]:
-                post_state = executor._migrate_all_backwards(plan, full_plan, fake=False)
+                post_state = executor._migrate_all_backwards(plan, full_plan, fake=False)  # type: ignore[attr-defined]
             else:
-                post_state = executor._migrate_all_forwards(
+                post_state = executor._migrate_all_forwards(  # type: ignore[attr-defined]
                     pre_state.clone(), plan, full_plan, fake=False, fake_initial=False
                 )
         for migration, is_backwards in plan:

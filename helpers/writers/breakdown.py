@@ -45,7 +45,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import django
 from bdmodels import migration_ops
@@ -212,8 +212,8 @@ class BreakdownPlan:
         parts = [ops for ops in (self.schema, self.copy, self.cleanup) if ops]
         for name, operations in zip(self.names, parts, strict=True):
             migration = migrations.Migration(name, self.app_label)
-            migration.dependencies = previous
-            migration.operations = list(operations)
+            migration.dependencies = previous  # type: ignore[misc]  # as Django's own autodetector does
+            migration.operations = list(operations)  # type: ignore[misc]
             made.append(migration)
             previous = [(self.app_label, name)]
         return made
@@ -259,6 +259,21 @@ def _cleanup_operation(plan: BreakdownPlan, removes: list[migrations.RemoveField
 
 def _virtual(field: models.Field) -> bool:
     return bool(getattr(field, "can_share_attribute", False))
+
+
+class _Target(NamedTuple):
+    model_name: str  # lower case, as in the migration state
+    label_lower: str
+    parent_link: bool
+
+
+def _target(field: models.Field) -> _Target:
+    """The model a (virtual) relation of the breakdown points at."""
+    rel = field.remote_field
+    if rel is None or isinstance(rel.model, str):
+        raise BreakdownError(f"{field.name} is not a resolved relation. Nothing was written.")
+    meta = rel.model._meta
+    return _Target(str(meta.model_name), meta.label_lower, bool(getattr(rel, "parent_link", False)))
 
 
 def _describe(operations: Iterable[Operation]) -> str:
@@ -397,13 +412,13 @@ def plan_breakdown(
     own = {(app_label, m.name) for m in generated}
     leaf = loader.graph.leaf_nodes(app_label)[0]
     dependencies = sorted({dep for m in generated for dep in m.dependencies if dep not in own} | {leaf})
-    plan = BreakdownPlan(app_label, [m._meta.object_name for m in broken_down], [], dependencies)
+    plan = BreakdownPlan(app_label, [str(m._meta.object_name) for m in broken_down], [], dependencies)
 
     created = {op.name_lower: op for op in operations if isinstance(op, migrations.CreateModel)}
     # Virtual fields the migrations must add, per model, in the model's order.
     wanted: dict[str, list[models.Field]] = {}
     for model in broken_down:
-        name = model._meta.model_name
+        name = str(model._meta.model_name)
         state = old_state.models.get((app_label, name))
         seen_new = None
         for f in model._meta.local_fields:
@@ -412,14 +427,14 @@ def plan_breakdown(
             if state is None or f.name not in state.fields:
                 seen_new = seen_new or f.name
                 wanted.setdefault(name, []).append(f)
-            elif seen_new and f.remote_field.parent_link:
+            elif seen_new and _target(f).parent_link:
                 raise BreakdownError(
                     f"{model._meta.object_name}.{seen_new} comes before {f.name}, which an earlier "
                     "migration added: keep VirtualParentLink fields in the order in which they were "
                     f"added (move {seen_new} after {f.name}). Nothing was written."
                 )
     if not wanted:
-        names = ", ".join(m._meta.object_name for m in broken_down)
+        names = ", ".join(str(m._meta.object_name) for m in broken_down)
         raise BreakdownError(
             f"The models {names} of '{app_label}' add no virtual field: their breakdown already has "
             "its migrations, or the models were not changed. Nothing was written."
@@ -431,8 +446,8 @@ def plan_breakdown(
         if model_name in created:
             continue
         for f in fields:
-            partial = f.remote_field.model._meta.model_name
-            if not f.remote_field.parent_link or partial not in created:
+            partial, _, parent_link = _target(f)
+            if not parent_link or partial not in created:
                 continue
             part_fields = [n for n, pf in created[partial].fields if not pf.primary_key]
             state_fields = old_state.models[app_label, model_name].fields
@@ -481,7 +496,7 @@ def plan_breakdown(
             plan.schema.append(_add_virtual(model_name, f.name, f))
     for model_name, fields in wanted.items():
         for f in fields:
-            partial = f.remote_field.model._meta.model_name
+            partial = _target(f).model_name
             if not any(moved.get((model_name, n)) == partial for (_, n) in moved):
                 continue
             part_name = created[partial].name
@@ -512,8 +527,8 @@ def _without_virtual(op: migrations.CreateModel, virtual: list[models.Field]) ->
     parent link column; the library's own migrations create the model plain.
     """
     names = {f.name for f in virtual}
-    partials = {f.remote_field.model._meta.label_lower for f in virtual if f.remote_field.parent_link}
-    bases = tuple(b for b in op.bases if not (isinstance(b, str) and b.lower() in partials)) or (
+    partials = {_target(f).label_lower for f in virtual if _target(f).parent_link}
+    bases = tuple(b for b in op.bases or () if not (isinstance(b, str) and b.lower() in partials)) or (
         models.Model,
     )
     return migrations.CreateModel(
@@ -539,8 +554,8 @@ def _moves_into_existing(
     problems = []
     for model_name, fields in wanted.items():
         for f in fields:
-            partial = f.remote_field.model._meta.model_name
-            if not f.remote_field.parent_link or partial in created:
+            partial, _, parent_link = _target(f)
+            if not parent_link or partial in created:
                 continue
             part_state = state.models.get((app_label, partial))
             clash = sorted(n for n in (part_state.fields if part_state else {}) if (model_name, n) in removed)

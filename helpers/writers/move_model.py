@@ -588,9 +588,10 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     def planned(app: str, number: int, suffix: str, operations: list[Operation],
                 dependencies: list[tuple[str, str] | None], code: str = "") -> PlannedMigration:
         migration = Migration(f"{number:04d}_{suffix}", app)
-        migration.operations = operations
-        migration.dependencies = list(dict.fromkeys(d for d in dependencies if d))
-        migration.initial = app == target_app and _leaf(loader, app) is None
+        # Set on the instance, as Django's own autodetector does.
+        migration.operations = operations  # type: ignore[misc]
+        migration.dependencies = list(dict.fromkeys(d for d in dependencies if d))  # type: ignore[misc]
+        migration.initial = app == target_app and _leaf(loader, app) is None  # type: ignore[misc]
         writer = MigrationWriter(migration)
         return PlannedMigration(migration, Path(writer.path), code)
 
