@@ -329,7 +329,8 @@ from django.db import connection
 models = [m for m in apps.get_models() if not m._meta.auto_created]
 with connection.cursor() as cursor:
     tables = set(connection.introspection.table_names(cursor))
-    foreign_keys = {t: {c: ref for c, (_, ref) in connection.introspection.get_relations(cursor, t).items()}
+    # get_relations() gives (other column, other table) per column; Django 6.1 adds a third item.
+    foreign_keys = {t: {c: rel[1] for c, rel in connection.introspection.get_relations(cursor, t).items()}
                     for t in sorted(tables)}
 print(json.dumps({
     "apps": sorted({m._meta.app_label for m in models}),
@@ -344,7 +345,9 @@ print(json.dumps({
 def test_model_diagram_json_is_the_registry_and_the_databases_foreign_keys(corpus):
     import json
 
-    truth = json.loads(corpus.run(corpus.base, "shell", "--no-imports", "-c", DATABASE_TRUTH).stdout)
+    read = corpus.run(corpus.base, "shell", "--no-imports", "-c", DATABASE_TRUTH)
+    assert read.returncode == 0, read.stderr
+    truth = json.loads(read.stdout)
     out = corpus.run(corpus.base, "model_diagram", *truth["apps"], "--format", "json")
     assert out.returncode == 0, out.stderr
     kit = json.loads(out.stdout)
