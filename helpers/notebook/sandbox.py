@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from helpers.core.processes import pid_alive
 from helpers.notebook.display import CommandResult, Diff, FileView, Table
 
 __all__ = ["HttpResult", "Sandbox", "SandboxError", "Server", "project_dir", "start"]
@@ -324,16 +325,6 @@ def _pg_url_for(url: str, name: str) -> str:
 # --- leftovers of crashed processes --------------------------------------------------------
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 _OWNER = re.compile(r"(\d+)_")
 
 
@@ -342,7 +333,7 @@ def _sweep_leftovers(pg_url: str | None, mysql_url: str | None = None) -> None:
     tmp = Path(tempfile.gettempdir())
     for path in tmp.glob(SANDBOX_PREFIX + "*"):
         match = _OWNER.match(path.name[len(SANDBOX_PREFIX) :])
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             shutil.rmtree(path, ignore_errors=True)
     if pg_url:
         with contextlib.suppress(Exception), _pg_admin_connection(pg_url) as conn:
@@ -352,7 +343,7 @@ def _sweep_leftovers(pg_url: str | None, mysql_url: str | None = None) -> None:
             ).fetchall()
             for (name,) in rows:
                 match = _OWNER.match(name[len(PG_DATABASE_PREFIX) :])
-                if match and not _pid_alive(int(match.group(1))):
+                if match and not pid_alive(int(match.group(1))):
                     _pg_drop_database(pg_url, name)
     if mysql_url:
         with contextlib.suppress(Exception):
@@ -361,7 +352,7 @@ def _sweep_leftovers(pg_url: str | None, mysql_url: str | None = None) -> None:
                 names = [row[0] for row in cursor.fetchall()]
             for name in names:
                 match = _OWNER.match(name[len(PG_DATABASE_PREFIX) :])
-                if match and not _pid_alive(int(match.group(1))):
+                if match and not pid_alive(int(match.group(1))):
                     _mysql_drop_database(mysql_url, name)
 
 

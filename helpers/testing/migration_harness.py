@@ -153,6 +153,7 @@ from helpers.core.exceptions import (
     UnknownAppError,
     UnknownMigrationError,
 )
+from helpers.core.processes import pid_alive
 from helpers.core.targets import resolve_target
 
 __all__ = [
@@ -522,7 +523,7 @@ class _SqliteBackend(_Backend):
                     other.unlink()
         for leftover in folder.glob(".building-*.sqlite3"):  # of a killed run
             pid = leftover.name.split("-")[1]
-            if pid.isdigit() and not _pid_alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     leftover.unlink()
 
@@ -534,16 +535,6 @@ class _SqliteBackend(_Backend):
                 path.unlink()
                 removed.append(str(path))
         return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 _token: dict[int, str] = {}
