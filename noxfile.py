@@ -3,7 +3,8 @@
 ``python3 kit.py test --django 6.1`` runs ``nox -s django-6.1 -- passes --lax``: nox makes
 the session's virtualenv (``.nox/django-6-1``) with a Python that suits that Django
 (kit.py ``find_python``: PATH or pyenv), installs ``requirements.txt`` with only its Django
-pin replaced, and runs ``kit.py passes`` there (lint, SQLite pass, PostgreSQL pass).
+pin replaced (plus ``requirements-mysql.txt`` where the MariaDB client library is
+installed, so the canary's cells tagged ``mysql`` can run), and runs ``kit.py passes`` there (lint, SQLite pass, PostgreSQL pass).
 Installation is skipped when the requirements did not change since the last run.
 """
 
@@ -25,6 +26,8 @@ nox.options.sessions = [f"django-{series}" for series in kit.DJANGOS]
 def _install(session: nox.Session, series: str) -> None:
     """Install the series' requirements into the session's venv, when they changed."""
     text = kit.requirements_for(series)
+    if kit.mysql_client_library():  # the MariaDB driver too, as kit.py setup does for .venv
+        text += "\n" + (kit.ROOT / "requirements-mysql.txt").read_text()
     want = hashlib.sha256((text + (kit.ROOT / "pyproject.toml").read_text()).encode()).hexdigest()
     location = Path(session.virtualenv.location)
     stamp = location / "kit-requirements.sha256"
