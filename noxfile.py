@@ -4,7 +4,8 @@
 the session's virtualenv (``.nox/django-6-1``) with a Python that suits that Django
 (kit.py ``find_python``: PATH or pyenv), installs ``requirements.txt`` with only its Django
 pin replaced (plus ``requirements-mysql.txt`` where the MariaDB client library is
-installed, so the canary's cells tagged ``mysql`` can run), and runs ``kit.py passes`` there (lint, SQLite pass, PostgreSQL pass).
+installed, so the canary's cells tagged ``mysql`` can run), and runs ``kit.py passes``
+there (lint, SQLite pass, PostgreSQL pass).
 Installation is skipped when the requirements did not change since the last run.
 """
 
