@@ -1,13 +1,17 @@
-"""Copy a million rows into a partial: CopyDataToPartial vs the alternatives, in one run.
+"""Copy a million rows into a partial: the kit's copy vs CopyDataToPartial and the alternatives, in one run.
 
     .venv/bin/python benchmarks/breakdown_copy.py [--rows N] [--backend sqlite|postgresql|mysql]
 
 In a sandbox of the tutorial project, ``central`` is filled with N rows (default
 1,000,000), rewritten with two partials and migrated up to ``0002_breakdown``
 (the partials' tables exist, empty). Then the values of ``Group1`` (3 columns)
-are copied four ways, each in one transaction, the table emptied between them:
+are copied five ways, each in one transaction, the table emptied between them:
 
-* ``CopyDataToPartial`` (the library's operation, as the kit's migration runs it);
+* the kit's copy: ``copy_to_partials``, the function ``breakdown_migrations`` writes
+  into ``0003_breakdown_copy.py`` (run in a transaction, as Django runs that
+  ``RunPython``; limited to ``Group1``);
+* ``CopyDataToPartial`` (the library's operation, called directly: inside a
+  migration it cannot run on MySQL);
 * a ``RunPython``-style loop over the historical ORM models (``save()`` per row);
 * ``bulk_create`` in batches of 5,000 over an ``iterator()``;
 * the bare ``INSERT ... SELECT`` on a raw cursor.
@@ -68,6 +72,9 @@ SLOW_ROWS, REPEATS = {slow_rows}, {repeats}
 from bdmodels.migration_ops import CopyDataToPartial
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
+import importlib
+written = importlib.import_module("central.migrations.0003_breakdown_copy")
+written.MOVED = {"Central": {"Group1": ["e", "f", "g"]}}  # the same copy as the other methods
 
 state = MigrationLoader(connection).project_state(("central", "0002_breakdown"))
 Full = state.apps.get_model("central", "Central")
@@ -81,6 +88,11 @@ def empty():
     assert Part.objects.count() == 0
 
 def kit():
+    # As Django runs the RunPython: in the schema editor, in a transaction (its own one on MySQL).
+    with connection.schema_editor(atomic=True) as editor, transaction.atomic():
+        written.copy_to_partials(state.apps, editor)
+
+def library():
     with connection.schema_editor(atomic=True) as editor:
         CopyDataToPartial("Central", "Group1").database_forwards("central", editor, state, state)
 
@@ -109,7 +121,8 @@ def bare():
 
 slow = min(rows, SLOW_ROWS)
 methods = [("bare INSERT ... SELECT (raw cursor)", bare, rows, REPEATS),
-           ("CopyDataToPartial (kit's migration)", kit, rows, REPEATS),
+           ("kit's written copy (RunPython in the migration file)", kit, rows, REPEATS),
+           ("CopyDataToPartial (the library's, called directly)", library, rows, REPEATS),
            ("bulk_create, batches of 5000", bulk, slow, 1),
            ("RunPython loop, save() per row", orm_loop, slow, 1)]
 rates = {}
@@ -130,8 +143,8 @@ print("|---|---:|---:|---:|---:|")
 for name, (copied, seconds) in rates.items():
     rate = copied / seconds
     print(f"| {name} | {copied:,} | {seconds:.2f} | {rate:,.0f} | {rate / bare_rate:.0%} |")
-kit_ratio = rows / rates["CopyDataToPartial (kit's migration)"][1] / bare_rate
-print(f"CopyDataToPartial reaches {kit_ratio:.0%} of the bare INSERT ... SELECT "
+kit_ratio = rows / rates["kit's written copy (RunPython in the migration file)"][1] / bare_rate
+print(f"The kit's copy reaches {kit_ratio:.0%} of the bare INSERT ... SELECT "
       f"({'meets' if kit_ratio >= 0.9 else 'MISSES'} the 90% goal)")
 '''
 

@@ -1,6 +1,6 @@
 """Reverse a breakdown on a big table: the kit's cleanup against the library's plain recipe, in one run.
 
-    .venv/bin/python benchmarks/breakdown_reverse.py [--rows N] [--backend sqlite|postgresql]
+    .venv/bin/python benchmarks/breakdown_reverse.py [--rows N] [--backend sqlite|postgresql|mysql]
 
 In a sandbox of the tutorial project, ``central`` is rebuilt with defaults on
 the six fields that move (so that the library's plain recipe, a cleanup of
@@ -13,7 +13,9 @@ with:
 * the kit's cleanup (``SeparateDatabaseAndState`` + ``RunPython``: columns
   re-added nullable, filled, ``NOT NULL`` restored, on SQLite in one rebuild);
 * the library's recipe (plain ``RemoveField``s: on SQLite each field's reverse
-  rebuilds the table, then ``CopyDataToPartial``'s reverse fills the values).
+  rebuilds the table, then the copy's reverse fills the values: the kit's copy
+  migration, whose reverse is the library's ``UPDATE`` joining the partial, in
+  the database's own syntax).
 
 Both reversals are checked to restore every value (checksum of all rows).
 ``migrate central`` with nothing to do is timed too: the floor of a
@@ -108,7 +110,7 @@ def timed(sb: Sandbox, *args: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "mysql"], default="sqlite")
     args = parser.parse_args()
     with Sandbox(["central"], backend=args.backend) as sb:
         sb.write("central/admin.py", "")

@@ -14,7 +14,8 @@
    (5 s timeout, deferred transactions) instead of the project's (30 s, ``IMMEDIATE``).
 
 Run: .venv/bin/python benchmarks/dynamic_freshness.py [--requests N] [--load]
-(with DATABASE_URL set to a PostgreSQL server URL, it runs on PostgreSQL).
+[--backends sqlite postgresql mysql]: every backend whose server is configured (KIT_POSTGRES_URL
+or a postgres:// DATABASE_URL; KIT_MYSQL_URL), one after the other in the same run.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers.notebook.sandbox import Sandbox
+from helpers.notebook.sandbox import Sandbox, mysql_available, postgres_available
 
 MIDDLEWARE_LINE = '    "django.middleware.clickjacking.XFrameOptionsMiddleware",\n'
 SETUP = """
@@ -227,21 +228,16 @@ def reliability(sb: Sandbox, cookie: dict, runs: int = 3) -> None:
         print(f"| {label + ': total':<36} |     | {totals[0]:>8} | {totals[1]:>3} |{blank}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=150)
-    parser.add_argument("--load", action="store_true", help="only the reliability runs (3)")
-    args = parser.parse_args()
-    with Sandbox(["surveys"]) as sb:
-        if args.load:
-            sb.run("migrate", "--verbosity", "0").check()
-            cookie = {"Cookie": "sessionid=" + sb.shell(SETUP).check().stdout.split()[-1]}
-            reliability(sb, cookie)
-            return
+def measure(backend: str, requests: int, load: bool) -> None:
+    """Every table of the benchmark on one backend."""
+    with Sandbox(["surveys"], backend=backend) as sb:
         sb.run("migrate", "--verbosity", "0").check()
         cookie = {"Cookie": "sessionid=" + sb.shell(SETUP).check().stdout.split()[-1]}
-        print(f"backend: {sb.backend}; admin changelist of 20 rows, {args.requests} requests each\n")
-        rows = overhead(sb, args.requests)
+        if load:
+            reliability(sb, cookie)
+            return
+        print(f"\nbackend: {sb.backend}; admin changelist of 20 rows, {requests} requests each\n")
+        rows = overhead(sb, requests)
         print(f"{'configuration':<28} {'median ms':>10} {'min ms':>8} {'paired ratio vs without':>24}")
         for label, median, low, ratio in rows:
             print(f"{label:<28} {median:>10.2f} {low:>8.2f} {ratio:>23.3f}x")
@@ -257,11 +253,26 @@ def main() -> None:
         server = sb.serve("stamp", app="surveys.wsgi:application", workers=2)
         stamp = propagation(server, cookie, sb, "phone", 5, hook=False)
         server.stop()
-        print("\nafter a committed change, gunicorn --workers 2 (40 requests at least):")
+        print(f"\nafter a committed change, {sb.backend}, gunicorn --workers 2 (40 requests at least):")
         print(f"{'fix':<22} {'stale responses':>16} {'fresh':>6} {'both workers fresh after':>26}")
         for label, (stale, fresh, done) in [("hook URL (1 POST)", hook), ("version stamp", stamp)]:
             when = f"{done * 1000:.0f} ms" if done is not None else "never (in the sample)"
-            print(f"{label:<22} {stale:>16} {fresh:>6} {when:>26}")
+            print(f"{label:<22} {stale:>16} {fresh:>6} {when:>26}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=150)
+    parser.add_argument("--load", action="store_true", help="only the reliability runs (3)")
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql", "mysql"],
+                        choices=["sqlite", "postgresql", "mysql"])
+    args = parser.parse_args()
+    available = {"postgresql": postgres_available, "mysql": mysql_available}
+    backends = [b for b in args.backends if b not in available or available[b]()]
+    for backend in backends:
+        measure(backend, args.requests, args.load)
+    for backend in sorted(set(args.backends) - set(backends)):
+        print(f"({backend}: skipped, no server: set KIT_POSTGRES_URL or DATABASE_URL, or KIT_MYSQL_URL)")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,14 @@
 """Benchmark: testing one data migration with helpers.testing.migration_harness vs django-test-migrations.
 
     .venv/bin/python benchmarks/migration_harness.py [--tests 20] [--depths 0,40,120] [--depth-tests 5]
-        [--backend sqlite|postgresql] [--runs 1,5,20] [--only-runs]
+        [--backend sqlite,postgresql,mysql] [--runs 1,5,20] [--only-runs]
+        [--mysql-tests 5] [--mysql-depths 0,40] [--mysql-runs 1,5]
+
+``--backend`` takes several backends, measured one after the other in the same run:
+``postgresql`` needs ``DATABASE_URL=postgres://...`` (or ``KIT_POSTGRES_URL``), ``mysql``
+``KIT_MYSQL_URL`` (or a ``mysql://`` ``DATABASE_URL``; ``.ci/mysql start`` prints one).
+MariaDB's part is kept short (its own, smaller ``--mysql-*`` counts): every DDL statement
+there is a commit, and django-test-migrations replays the history twice per test.
 
 Table 3 is what a user waits for: whole ``pytest`` processes on the real-app
 corpus (``tests/realproject``: django-allauth, django-filer, django-taggit,
@@ -33,9 +40,9 @@ migrations ``roster.0001`` then depends on, in a temporary copy of the project)
 and shows the per-test cost of each tool as the history before X grows.
 
 Each measurement runs in a fresh interpreter, on SQLite's in-memory test
-database, or with ``--backend postgresql`` on a test database of the server
-that ``DATABASE_URL`` names (the harness then keeps its snapshot as a database
-of its own there). Not part of the test command.
+database, or on a test database of the PostgreSQL or MariaDB server (the
+harness then keeps its snapshot as a database of its own there). Not part of
+the test command.
 """
 
 # ruff: noqa: RUF001
@@ -90,6 +97,8 @@ def child(project: Path, tests: int, backend: str) -> dict:
     os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
     if backend == "sqlite":
         os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = server_url(backend)
     import django
 
     django.setup()
@@ -169,15 +178,27 @@ def test_lowercase_emails(migrator, n):
 }
 
 
+#: On MariaDB the corpus's databases (pytest-django's and the harness's) compare case-sensitively:
+#: under the server's default ``utf8mb4_unicode_ci``, allauth's 0006 changes nothing at all
+#: (``exclude(email=Lower("email"))`` finds every address equal to its lowercase form).
+MYSQL_CONFTEST = """
+from django.db import connections
+
+
+def pytest_configure(config):
+    connections["default"].settings_dict["TEST"].update(CHARSET="utf8mb4", COLLATION="utf8mb4_bin")
+"""
+
+
 def pytest_run(folder: Path, kind: str, tests: int, backend: str, *options: str) -> float:
     """Wall time of one whole ``pytest`` process running ``tests`` tests of ``kind``."""
     test = folder / f"test_{kind.replace('+', '_')}_{tests}.py"
     test.write_text(f"N = {tests}\nX = {CORPUS_X!r}\nY = {CORPUS_Y!r}\n" + CORPUS_TESTS[kind])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_SETTINGS"))}
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's helpers
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the same three plugins in every run, nothing else
-    if backend == "postgresql":
-        env["REALPROJECT_DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/mh_bench_corpus"
+    if backend != "sqlite":
+        env["REALPROJECT_DATABASE_URL"] = server_url(backend).rsplit("/", 1)[0] + "/mh_bench_corpus"
     else:
         env["REALPROJECT_SQLITE"] = str(folder / "db.sqlite3")
     command = [
@@ -199,6 +220,8 @@ def corpus_table(backend: str, counts: list[int]) -> str:
     with tempfile.TemporaryDirectory(prefix="mh-corpus-") as tmp:
         folder = Path(tmp) / "realproject"
         shutil.copytree(CORPUS, folder, ignore=shutil.ignore_patterns("__pycache__", "*.sqlite3"))
+        if backend == "mysql":
+            (folder / "conftest.py").write_text(MYSQL_CONFTEST)
         for n in counts:
             before = pytest_run(folder, "harness+db", n, backend, "--harness-no-reuse")
             cold = pytest_run(folder, "harness", n, backend, "--harness-clear")
@@ -206,10 +229,12 @@ def corpus_table(backend: str, counts: list[int]) -> str:
             dtm = pytest_run(folder, "dtm", n, backend)
             rows.append([str(n), f"{dtm:.2f} s", f"{before:.2f} s", f"{cold:.2f} s", f"{warm:.2f} s",
                          f"{dtm / cold:.1f}×", f"{dtm / warm:.1f}×", f"{cold / before:.2f}"])  # fmt: skip
+        if backend == "mysql":  # the kept snapshot databases of this benchmark
+            drop_mysql_kept()
         if backend == "postgresql":  # the kept template databases of this benchmark
             import psycopg
 
-            with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+            with psycopg.connect(server_url(backend), autocommit=True) as conn:
                 names = conn.execute(
                     "SELECT datname FROM pg_database WHERE shobj_description(oid, 'pg_database') LIKE %s",
                     ["migration_harness kept %"],
@@ -264,8 +289,42 @@ def variant(depth: int, folder: Path) -> Path:
     return project
 
 
+def server_url(backend: str) -> str:
+    """The server URL of ``backend`` (PostgreSQL or MySQL), or exit saying which variable to set."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if backend == "postgresql":
+        url = database_url if database_url.startswith("postgres") else os.environ.get("KIT_POSTGRES_URL", "")
+        if not url:
+            raise SystemExit("--backend postgresql needs DATABASE_URL=postgres://... or KIT_POSTGRES_URL "
+                             "(.ci/postgres start prints one)")  # fmt: skip
+        return url
+    url = os.environ.get("KIT_MYSQL_URL", "") or (database_url if database_url.startswith("mysql") else "")
+    if not url:
+        raise SystemExit("--backend mysql needs KIT_MYSQL_URL=mysql://... (.ci/mysql start prints one)")
+    return url
+
+
+def drop_mysql_kept() -> None:
+    """Drop the harness's kept snapshot databases on the MySQL server (this benchmark's)."""
+    from urllib.parse import unquote, urlsplit
+
+    import MySQLdb
+
+    url = urlsplit(server_url("mysql"))
+    conn = MySQLdb.connect(host=url.hostname, port=url.port or 3306, user=unquote(url.username or ""),
+                           passwd=unquote(url.password or ""), autocommit=True)  # fmt: skip
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT schema_name FROM information_schema.schemata WHERE schema_comment LIKE %s",
+                           ["migration_harness kept %"])  # fmt: skip
+            for (name,) in cursor.fetchall():
+                cursor.execute("DROP DATABASE IF EXISTS `" + name.replace("`", "``") + "`")
+    finally:
+        conn.close()
+
+
 def measure(project: Path, tests: int, backend: str) -> dict:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(ROOT)}  # this checkout's helpers
     if backend == "sqlite":
         env.pop("DATABASE_URL", None)
     out = subprocess.run(
@@ -287,34 +346,54 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
+NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=20)
     parser.add_argument("--depths", default="0,40,120")
     parser.add_argument("--depth-tests", type=int, default=5)
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--backend", default="sqlite", help="one or more of sqlite,postgresql,mysql")
     parser.add_argument("--runs", default="1,5,20", help="Table 3: tests per pytest run")
+    parser.add_argument("--mysql-tests", type=int, default=5, help="--tests on MariaDB")
+    parser.add_argument("--mysql-depths", default="0,40", help="--depths on MariaDB")
+    parser.add_argument("--mysql-runs", default="1,5", help="--runs on MariaDB")
     parser.add_argument("--only-runs", action="store_true", help="Table 3 only")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(Path(args.child), args.tests, args.backend)))
         return
-    if args.backend == "postgresql" and not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("--backend postgresql needs DATABASE_URL=postgres://... (see .ci/postgres)")
-    backend = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[args.backend]
+    backends = [b.strip() for b in args.backend.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in NAMES]
+    if unknown or not backends:
+        raise SystemExit(f"--backend {args.backend!r}: choose among {', '.join(NAMES)} (comma-separated)")
+    for backend in backends:
+        if backend != "sqlite":
+            server_url(backend)  # before anything runs: a missing server is said at once
+    for backend in backends:
+        short = backend == "mysql"
+        run_backend(backend, tests=args.mysql_tests if short else args.tests,
+                    depths=args.mysql_depths if short else args.depths, depth_tests=args.depth_tests,
+                    runs=args.mysql_runs if short else args.runs, only_runs=args.only_runs)  # fmt: skip
 
-    counts = [int(x) for x in args.runs.split(",")]
+
+def run_backend(backend_key: str, *, tests: int, depths: str, depth_tests: int, runs: str,
+                only_runs: bool) -> None:  # fmt: skip
+    """The three tables on one backend."""
+    backend = NAMES[backend_key]
+    counts = [int(x) for x in runs.split(",")]
     print(f"Table 3: whole pytest runs (wall time, one process each) of N tests of django-allauth's "
           f"{CORPUS_Y[0]}.{CORPUS_Y[1]} on tests/realproject, {backend}\n")  # fmt: skip
-    print(corpus_table(args.backend, counts))
+    print(corpus_table(backend_key, counts))
     print()
-    if args.only_runs:
+    if only_runs:
         return
 
-    main_run = measure(PROJECT, args.tests, args.backend)
+    main_run = measure(PROJECT, tests, backend_key)
     h, d = main_run["harness"], main_run["dtm"]
-    print(f"Table 1: the same {args.tests} tests of roster.0003_combine_names on the kit's project "
+    print(f"Table 1: the same {tests} tests of roster.0003_combine_names on the kit's project "
           f"({main_run['migrations']} migrations; {main_run['before_x']} before X), {backend}\n")  # fmt: skip
     rows = [
         ["MigrationHarness", ms(sum(h)), ms(h[0]), ms(statistics.median(h[1:] or h)), "1.0×"],
@@ -324,18 +403,18 @@ def main() -> None:
     print(table(["tool", "total", "first test", "per test (median of the rest)", "total vs harness"], rows))
     print(f"\nMigrationHarness is {sum(d) / sum(h):.1f}× faster in total.\n")
 
-    depths = [int(x) for x in args.depths.split(",")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="mh-bench-") as folder:
-        for depth in depths:
-            run = measure(variant(depth, Path(folder)), args.depth_tests, args.backend)
+        for depth in [int(x) for x in depths.split(",")]:
+            run = measure(variant(depth, Path(folder)), depth_tests, backend_key)
             hm = statistics.median(run["harness"][1:] or run["harness"])
             dm = statistics.median(run["dtm"][1:] or run["dtm"])
             rows.append([str(run["before_x"]), str(run["migrations"]), ms(hm), ms(dm), f"{dm / hm:.1f}×"])
-    print(f"Table 2: per-test cost vs migrations before X (median of {args.depth_tests - 1} tests "
+    print(f"Table 2: per-test cost vs migrations before X (median of {depth_tests - 1} tests "
           f"after the first), {backend}\n")  # fmt: skip
     print(table(["migrations before X", "migrations in project", "MigrationHarness",
                  "django-test-migrations", "ratio"], rows))  # fmt: skip
+    print()
 
 
 if __name__ == "__main__":

@@ -46,37 +46,8 @@ def _mark_known_broken(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
-_DYNAMIC = ("dynamic models on MySQL: their schema_change() needs a strategy of its own "
-            "(DDL cannot be rolled back there); not written yet")
-_HARNESS = ("the migration harness on MySQL: no snapshot strategy yet (no transactional DDL, no "
-            "template databases); it refuses MySQL with ImproperlyConfigured")
-_BACKUPS = "backups on MySQL: helpers/backups/db_backup.py refuses MySQL (no mysqldump strategy yet)"
-_BDMODELS = ("broken-down-models 0.5.0 cannot copy on MySQL: its CopyDataToPartial is atomic=True, so "
-             "Django runs it in a transaction, where schema_editor.execute() refuses any SQL on a backend "
-             "without transactional DDL; its reverse is UPDATE ... FROM, which MySQL lacks")
-#: Tests (node id prefixes) that cannot run on the MySQL pass yet, and why (reported as skipped).
-MYSQL_NOT_YET: dict[str, str] = {
-    "tests/test_migration_harness.py": _HARNESS,
-    "tests/test_migration_harness_runs.py": _HARNESS,
-    "tests/test_exercises.py::test_exercise_check[18-": _HARNESS,
-    "tests/test_dynamic_models.py": _DYNAMIC,
-    "tests/test_dynamic_servers.py": _DYNAMIC,
-    "tests/test_widgets.py::test_model_designer": _DYNAMIC,
-    "tests/test_browser.py::test_dynamic_admin": _DYNAMIC,
-    "tests/test_exercises.py::test_exercise_check[20-": _DYNAMIC,
-    "tests/test_exercises.py::test_exercise_check[21-": _DYNAMIC,
-    "notebooks/20_dynamic_models_admin.ipynb": _DYNAMIC,
-    "notebooks/21_dynamic_models_processes.ipynb": _DYNAMIC,
-    "tests/test_db_backup.py": _BACKUPS,
-    "tests/test_exercises.py::test_exercise_check[23-": _BACKUPS,
-    "notebooks/23_move_model_between_apps.ipynb": _BACKUPS,
-    "tests/test_breakdown.py": _BDMODELS,
-    "tests/test_kit_matrix.py::test_breakdown_migrations_on_django_6": _BDMODELS,
-    "tests/test_reversibility.py::test_breakdown_cleanup_is_never_a_false_positive": _BDMODELS,
-    "tests/test_breakdown_library.py": _BDMODELS,
-    "tests/test_exercises.py::test_exercise_check[22-": _BDMODELS,
-    "notebooks/22_broken_down_models.ipynb": _BDMODELS,
-}
+#: Tests (node id prefixes) that cannot run on the MySQL pass, and why (reported as skipped); none now.
+MYSQL_NOT_YET: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

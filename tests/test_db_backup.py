@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
@@ -11,11 +12,16 @@ from helpers.notebook.sandbox import Sandbox
 
 
 def everything(sb: Sandbox) -> dict:
+    """Every table's rows (every value), and on MySQL its whole definition too (keys, AUTO_INCREMENT)."""
     tables = sb.tables().column("table")
-    return {
+    found = {
         t: hashlib.sha256(json.dumps([list(map(str, r)) for r in sb.rows(t).rows]).encode()).hexdigest()
         for t in tables
     }
+    if sb.backend == "mysql":
+        for t in tables:
+            found[f"{t} (definition)"] = sb.query(f"SHOW CREATE TABLE `{t}`").rows[0][1]
+    return found
 
 
 @pytest.fixture
@@ -98,6 +104,47 @@ def pg_databases(sb: Sandbox) -> list[str]:
     return [r[0] for r in rows]
 
 
+MYSQL_ONLY = "a MySQL server (runs in the MySQL pass)"
+
+
+def mysql_admin(sb: Sandbox):
+    """An autocommit MySQLdb connection to the sandbox's server (no database chosen)."""
+    import MySQLdb
+
+    from helpers.notebook.sandbox import _mysql_conninfo
+
+    info = _mysql_conninfo(sb.db.url)
+    info.pop("database", None)
+    return MySQLdb.connect(**info, autocommit=True)
+
+
+def mysql_databases(sb: Sandbox) -> list[str]:
+    admin = mysql_admin(sb)
+    try:
+        cursor = admin.cursor()
+        cursor.execute("SHOW DATABASES LIKE %s", [sb.db.name.replace("_", r"\_") + "%"])
+        return sorted(r[0] for r in cursor.fetchall())
+    finally:
+        admin.close()
+
+
+def mysql_dump_file(sb: Sandbox, name: str = "snap"):
+    return sb.path(f"backups/{sb.db.name}.{name}.sql")
+
+
+def hold_mysql_transaction(sb: Sandbox):
+    """A real second connection with a transaction open that has read oldapp_car (a metadata lock on it)."""
+    import MySQLdb
+
+    from helpers.notebook.sandbox import _mysql_conninfo
+
+    holder = MySQLdb.connect(**_mysql_conninfo(sb.db.url), autocommit=False)
+    cursor = holder.cursor()
+    cursor.execute("SELECT count(*) FROM oldapp_car")
+    cursor.fetchall()
+    return holder
+
+
 @pytest.fixture
 def snap(loaded):
     """The loaded sandbox with a backup 'snap' made, then one change (rentals deleted) after it."""
@@ -112,6 +159,14 @@ def snap(loaded):
             for name in pg_databases(sb):
                 if name != sb.db.name:
                     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if sb.backend == "mysql":
+        admin = mysql_admin(sb)
+        try:
+            for name in mysql_databases(sb):
+                if name != sb.db.name:
+                    admin.cursor().execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            admin.close()
 
 
 def sqlite_backup_file(sb: Sandbox, name: str = "snap"):
@@ -220,6 +275,8 @@ def test_the_library_raises_its_own_exception_types(snap):
     sb, _ = snap
     if sb.backend == "sqlite":
         _spoil(sqlite_backup_file(sb), "empty")
+    elif sb.backend == "mysql":
+        mysql_dump_file(sb).write_bytes(b"")
     else:
         with pg_admin(sb) as admin:
             admin.execute(f'DROP DATABASE "{sb.db.name}_bak_snap"')
@@ -275,6 +332,9 @@ def test_a_restore_while_another_connection_holds_a_transaction_times_out(snap):
     before = everything(sb)
     if sb.backend == "sqlite":
         holder = hold_sqlite_transaction(sb)
+        expected = "is in use: another connection holds a transaction on it"
+    elif sb.backend == "mysql":
+        holder = hold_mysql_transaction(sb)
         expected = "is in use: another connection holds a transaction on it"
     else:
         import psycopg
@@ -354,10 +414,12 @@ def test_ctrl_c_stops_a_waiting_restore_and_changes_nothing(snap):
 
     sb, _ = snap
     before = everything(sb)
-    holder = hold_sqlite_transaction(sb) if sb.backend == "sqlite" else _hold_pg_lock_on_backup(sb)
+    holder = {"sqlite": hold_sqlite_transaction, "mysql": hold_mysql_transaction}.get(
+        sb.backend, _hold_pg_lock_on_backup
+    )(sb)
     try:
         proc = _start_restore(sb, "--timeout", "600")
-        if sb.backend == "sqlite":
+        if sb.backend in ("sqlite", "mysql"):
             import select
 
             assert select.select([proc.stderr], [], [], 60)[0], "the restore never said it was waiting"
@@ -372,6 +434,8 @@ def test_ctrl_c_stops_a_waiting_restore_and_changes_nothing(snap):
     assert proc.returncode == 1, err
     assert "Interrupted: nothing was restored; the database is as it was." in err
     assert everything(sb) == before
+    if sb.backend == "mysql":  # and the copy it was loading is gone
+        assert mysql_databases(sb) == [sb.db.name]
 
 
 # --- a restore killed halfway is cleaned up by the next one (PostgreSQL) ----------------------
@@ -444,3 +508,183 @@ def test_an_unknown_database_alias_is_a_clear_error(snap, args):
         "nothing was done."
     )
     assert everything(sb) == before
+
+
+# --- MySQL: a dump file with its checksum, loaded aside, swapped in with one RENAME TABLE -----
+
+
+def _rewrite_checksum(sb: Sandbox) -> None:
+    """Make the checksum match the (changed) dump again: only the other checks can then refuse it."""
+    dump = mysql_dump_file(sb)
+    digest = hashlib.sha256(dump.read_bytes()).hexdigest()
+    dump.with_name(dump.name + ".sha256").write_text(f"{digest}  {dump.name}\n")
+
+
+def _spoil_dump(sb: Sandbox, how: str) -> None:
+    dump = mysql_dump_file(sb)
+    data = dump.read_bytes()
+    if how == "empty":
+        dump.write_bytes(b"")
+    elif how == "truncated":  # a dump cut short, its checksum made to match: no last line
+        dump.write_bytes(data[: len(data) // 2])
+        _rewrite_checksum(sb)
+    elif how == "edited":  # one value changed after the backup: the checksum tells
+        dump.write_bytes(re.sub(rb"(INSERT INTO `oldapp_rental` VALUES\s*\()", rb"\g<1>9", data, count=1))
+        assert dump.read_bytes() != data
+    elif how == "no checksum":
+        dump.with_name(dump.name + ".sha256").unlink()
+    elif how == "foreign":  # a complete dump, but of a database without Django's table
+        text = data.decode()
+        start = text.index("--\n-- Table structure for table `django_migrations`")
+        end = text.index("--\n-- Table structure for table", start + 10)
+        dump.write_bytes((text[:start] + text[end:]).encode())
+        _rewrite_checksum(sb)
+    elif how == "fails to load":  # complete and checksummed, but a statement in the middle fails
+        dump.write_bytes(data.replace(b"INSERT INTO `oldapp_rental` VALUES", b"INSERT INTO `oldapp_nosuch` VALUES", 1))
+        _rewrite_checksum(sb)
+
+
+def test_mysql_backups_are_a_dump_and_its_checksum_in_an_ignored_folder(snap):
+    sb, _ = snap
+    if sb.backend != "mysql":
+        pytest.skip(MYSQL_ONLY)
+    dump = mysql_dump_file(sb)
+    text = dump.read_text()
+    assert text.rstrip().splitlines()[-1].startswith("-- Dump completed")
+    assert "CREATE TABLE `oldapp_rental`" in text and "INSERT INTO `oldapp_rental` VALUES" in text
+    digest, name = dump.with_name(dump.name + ".sha256").read_text().split()
+    assert (digest, name) == (hashlib.sha256(dump.read_bytes()).hexdigest(), dump.name)
+    assert sb.path("backups/.gitignore").read_text().splitlines()[-1] == "*"
+    assert mysql_databases(sb) == [sb.db.name]  # a file, not a database on the server
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("empty", "is empty (0 bytes)"),
+        ("truncated", "is not a complete dump (it does not end with '-- Dump completed')"),
+        ("edited", "does not match its checksum"),
+        ("no checksum", "has no checksum file"),
+        ("foreign", "holds no Django database (no django_migrations table)"),
+        ("fails to load", "could not be loaded (mariadb: ERROR"),
+    ],
+)
+def test_a_spoiled_mysql_backup_is_refused_and_the_database_unchanged(snap, how, message):
+    sb, _ = snap
+    if sb.backend != "mysql":
+        pytest.skip(MYSQL_ONLY)
+    _spoil_dump(sb, how)
+    before = everything(sb)
+    result = sb.run("restore_database", "snap")
+    assert result.returncode == 1, result
+    assert message in result.stderr and "nothing was changed" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert everything(sb) == before
+    assert mysql_databases(sb) == [sb.db.name]  # no half-loaded copy left on the server
+
+
+def test_a_mysql_database_with_a_view_is_refused_before_anything_changes(snap):
+    sb, _ = snap
+    if sb.backend != "mysql":
+        pytest.skip(MYSQL_ONLY)
+    sb.query("CREATE VIEW cheap_cars AS SELECT * FROM oldapp_car")
+    before = everything(sb)
+    result = sb.run("restore_database", "snap")
+    assert result.returncode == 1, result
+    assert "holds view cheap_cars" in result.stderr and "cannot move views or triggers" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert everything(sb) == before
+    assert mysql_databases(sb) == [sb.db.name]
+
+
+def _mysql_orphan_rename(sb: Sandbox) -> int | None:
+    """The server connection still running the killed restore's RENAME TABLE, if any."""
+    admin = mysql_admin(sb)
+    try:
+        cursor = admin.cursor()
+        cursor.execute(
+            "SELECT id FROM information_schema.processlist WHERE info LIKE 'RENAME TABLE%%' AND info LIKE %s",
+            [f"%{sb.db.name}_restoring%"],
+        )
+        row = cursor.fetchone()
+        return int(row[0]) if row else None
+    finally:
+        admin.close()
+
+
+@pytest.mark.parametrize("orphan", ["cancelled", "completed"])
+def test_a_killed_mysql_restore_is_cleaned_up_by_the_next_one(snap, orphan):
+    """Kill -9 a restore while its swap waits for a lock; the next restore cleans up and says how.
+
+    The swap is one atomic RENAME TABLE, so the database is whole either way: the killed
+    client's statement is cancelled (the loaded copy <db>_restoring is left) or completes
+    once the lock goes (the replaced tables are left in <db>_replaced).
+    """
+    import time
+
+    sb, backed_up = snap
+    if sb.backend != "mysql":
+        pytest.skip(MYSQL_ONLY)
+    changed = everything(sb)
+    for _attempt in range(5):  # "completed" needs the orphan still waiting when the lock goes
+        holder = hold_mysql_transaction(sb)
+        try:
+            proc = _start_restore(sb, "--timeout", "600")
+            for _ in range(600):
+                pid = _mysql_orphan_rename(sb)
+                if pid:
+                    break
+                time.sleep(0.05)
+            assert pid, "the restore never reached its RENAME TABLE"
+            proc.kill()
+            proc.communicate(timeout=60)
+            if orphan == "cancelled":
+                admin = mysql_admin(sb)
+                try:
+                    admin.cursor().execute(f"KILL QUERY {pid}")
+                finally:
+                    admin.close()
+        finally:
+            holder.rollback()
+            holder.close()
+        for _ in range(600):
+            if _mysql_orphan_rename(sb) is None:
+                break
+            time.sleep(0.05)
+        restored = everything(sb) == backed_up
+        if restored == (orphan == "completed"):
+            break
+        sb.run("restore_database", "snap").check()  # lost the race: start again from the change
+        sb.query("DELETE FROM oldapp_rental")
+    assert everything(sb) == (backed_up if orphan == "completed" else changed)  # whole either way
+    assert f"{sb.db.name}_restoring" in mysql_databases(sb)
+
+    result = sb.run("restore_database", "snap")
+    assert result.ok, result
+    if orphan == "completed":
+        assert "Removed <database>_replaced, left behind by an interrupted restore" in result.stderr
+    else:
+        assert "Removed <database>_restoring, left behind by an interrupted restore" in result.stderr
+    assert mysql_databases(sb) == [sb.db.name]
+    assert everything(sb) == backed_up
+
+
+def test_a_mysql_backup_holding_a_view_is_refused_before_anything_changes(loaded):
+    """The view is found in the loaded copy (<db>_restoring), which is dropped; the database is untouched.
+
+    Catches: swapping the tables in and losing the view silently (RENAME TABLE cannot move it).
+    """
+    sb = loaded
+    if sb.backend != "mysql":
+        pytest.skip(MYSQL_ONLY)
+    sb.query("CREATE VIEW cheap_cars AS SELECT * FROM oldapp_car")
+    sb.run("backup_database", "snap").check()  # the dump is complete: it holds the view
+    sb.query("DROP VIEW cheap_cars")
+    sb.query("DELETE FROM oldapp_rental")
+    before = everything(sb)
+    result = sb.run("restore_database", "snap")
+    assert result.returncode == 1, result
+    assert "backups/<database>.snap.sql holds view cheap_cars" in result.stderr, result.stderr
+    assert "nothing was changed" in result.stderr and "Traceback" not in result.stderr
+    assert everything(sb) == before
+    assert mysql_databases(sb) == [sb.db.name]

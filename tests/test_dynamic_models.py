@@ -230,6 +230,33 @@ def test_survey_lifecycle_changes_the_table_and_keeps_every_row(surveys):
     assert not ContentType.objects.filter(app_label="surveys", model__startswith="response_").exists()
 
 
+def test_type_changes_the_rows_allow_go_through_and_back(surveys):
+    """text -> integer -> user -> text with NULL/convertible rows, on every backend.
+
+    Catches (MySQL): Django's editor keeping the text column's ``DEFAULT ''`` in the ``MODIFY``
+    that changes its type (refused with error 1067 even on an empty table).
+    """
+    from surveys.models import Question
+
+    make_survey()
+    model = surveys.response_model("feedback")
+    model.objects.create(rating=1, comment="12")
+    q = Question.objects.get(name="comment")
+    for field_type, column, value in [("integer", "comment", 12), ("text", "comment", "12"),
+                                      ("long_text", "comment", "12")]:
+        q.field_type = field_type
+        q.save()
+        assert columns("surveys_response_feedback") == ["id", "rating", column]
+        assert rows("surveys_response_feedback") == [(1, 1, value)]
+    surveys.response_model("feedback").objects.all().delete()
+    for field_type, column in [("user", "comment_id"), ("integer", "comment"), ("user", "comment_id"),
+                               ("text", "comment")]:
+        q.field_type = field_type
+        q.save()
+        assert columns("surveys_response_feedback") == ["id", "rating", column]
+    assert applied_names() == ["rating", "comment"]
+
+
 def test_a_failed_ddl_rolls_back_the_definition_too(surveys):
     from surveys.models import Survey
 
@@ -243,7 +270,7 @@ def test_a_failed_ddl_rolls_back_the_definition_too(surveys):
     assert columns("surveys_response_demo") == ["x"]
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite copies values without casting")
+@pytest.mark.skipif("connection.vendor == 'sqlite'", reason="SQLite copies values without casting")
 def test_a_failed_alter_leaves_definition_and_column_as_they_were(surveys):
     from surveys.models import Question
 
@@ -263,6 +290,124 @@ def test_sqlite_refuses_a_schema_change_inside_atomic_with_a_clear_error(surveys
 
     with pytest.raises(NotSupportedError, match="SQLite schema editor cannot be used"), transaction.atomic():
         make_survey()
+
+
+# --- MySQL / MariaDB: DDL commits at once; the change is undone by compensating DDL ---------
+
+mysql_only = pytest.mark.skipif("connection.vendor != 'mysql'", reason="MySQL's compensated schema change")
+
+
+def applied_names(survey_name="feedback"):
+    from surveys.models import Survey
+
+    return [f["name"] for f in Survey.objects.get(name=survey_name).applied_spec["fields"]]
+
+
+@mysql_only
+def test_mysql_a_refused_change_undoes_the_steps_already_done(surveys):
+    """Rename ``rating`` (done, committed by MySQL), then ``comment`` text -> user (refused half-way).
+
+    Catches: no undo of the steps done (``rating`` stays ``score``), and no put-back of a step
+    done half-way (``comment`` stays renamed ``comment_id``, MySQL's rename ran before the refused
+    type change); either leaves the table unlike the definition, which rolls back.
+    """
+    from surveys.models import Question
+
+    survey = make_survey()
+    surveys.response_model("feedback").objects.create(rating=3, comment="some text")
+    before = (columns("surveys_response_feedback"), rows("surveys_response_feedback"),
+              surveys.current_version(), applied_names())
+    with pytest.raises(DatabaseError):
+        _rename_rating_and_make_comment_a_user()
+    assert before == (["id", "rating", "comment"], [(1, 3, "some text")], before[2], ["rating", "comment"])
+    assert (columns("surveys_response_feedback"), rows("surveys_response_feedback"),
+            surveys.current_version(), applied_names()) == before
+    assert sorted(Question.objects.values_list("name", "field_type")) == [("comment", "text"), ("rating", "integer")]
+    Question.objects.create(survey=survey, name="email", field_type="email", position=3)  # the next one works
+    assert columns("surveys_response_feedback") == ["id", "rating", "comment", "email"]
+    assert applied_names() == ["rating", "comment", "email"]
+
+
+def _rename_rating_and_make_comment_a_user():
+    from surveys.models import Question
+
+    with dm.schema_change():  # one change of two questions
+        rating = Question.objects.get(name="rating")
+        rating.name = "score"
+        rating.save()
+        comment = Question.objects.get(name="comment")
+        comment.field_type = "user"  # "some text" is no user id
+        comment.save()
+
+
+@mysql_only
+def test_mysql_a_type_change_the_data_refuses_is_refused_even_without_strict_mode(surveys, monkeypatch):
+    """A project whose sessions run with ``sql_mode=''``: MariaDB would turn 'not a number' into 0.
+
+    Catches: the DDL connection not adding ``STRICT_ALL_TABLES`` (the change then goes through
+    and the text is silently lost).
+    """
+    from surveys.models import Question
+
+    options = connection.settings_dict["OPTIONS"]
+    monkeypatch.setitem(options, "init_command", "SET sql_mode=''")
+    connection.close()  # the next connection of this process is not strict either
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT @@SESSION.sql_mode")
+        assert cursor.fetchone()[0] == ""
+    make_survey()
+    surveys.response_model("feedback").objects.create(rating=1, comment="not a number")
+    q = Question.objects.get(name="comment")
+    q.field_type = "integer"
+    with pytest.raises(DatabaseError, match="Incorrect integer value|Truncated incorrect"):
+        q.save()
+    assert Question.objects.get(name="comment").field_type == "text"
+    assert applied_names() == ["rating", "comment"]
+    assert rows("surveys_response_feedback") == [(1, 1, "not a number")]
+    connection.close()
+
+
+@mysql_only
+def test_mysql_a_change_waits_for_the_named_lock_then_refuses_clearly(surveys):
+    """Another session holds the schema lock: a change waits ``lock_timeout``, then changes nothing.
+
+    Catches: ``GET_LOCK``'s answer ignored (the change would run beside the other one).
+    """
+    import time
+
+    from django.db import connections
+    from surveys.models import Question
+
+    survey = make_survey()
+    before = (columns("surveys_response_feedback"), surveys.current_version(), applied_names())
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK(%s, 0)", [dm.schema_lock_name()])
+            assert cursor.fetchone()[0] == 1
+        started = time.monotonic()
+        with pytest.raises(dm.SchemaLockTimeout, match="held the lock .* for more than 1 s: nothing was changed"), \
+                dm.schema_change(lock_timeout=1):
+            Question.objects.create(survey=survey, name="extra", field_type="text", position=3)
+        assert time.monotonic() - started >= 0.9
+        assert (columns("surveys_response_feedback"), surveys.current_version(), applied_names()) == before
+        assert not Question.objects.filter(name="extra").exists()
+    finally:
+        other.close()  # the lock goes with the session
+    with dm.schema_change(lock_timeout=1):
+        Question.objects.create(survey=survey, name="extra", field_type="text", position=3)
+    assert applied_names() == ["rating", "comment", "extra"] and "extra" in columns("surveys_response_feedback")
+
+
+@mysql_only
+def test_mysql_refuses_a_schema_change_inside_atomic_with_a_clear_error(surveys):
+    """Catches: a change entered inside a transaction whose rollback could not undo its DDL."""
+    from django.db import transaction
+
+    with pytest.raises(dm.SchemaChangeNotAllowed, match="cannot run inside transaction.atomic"), \
+            transaction.atomic():
+        make_survey()
+    assert "surveys_response_feedback" not in tables()
 
 
 # --- the factory and the app registry -----------------------------------------------------

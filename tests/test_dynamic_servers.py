@@ -265,7 +265,10 @@ def test_a_failed_schema_change_leaves_the_process_and_the_database_healthy(proj
         response_model("feedback").objects.create(comment="some text")
     """).check()
     report = json.loads(sb.shell(WEDGE).check().stdout.strip().splitlines()[-1])
-    assert report.pop("outcome") in {"IntegrityError", "DataError", "ProgrammingError"}
+    refused = {"IntegrityError", "DataError", "ProgrammingError"}
+    if sb.backend == "mysql":  # mysqlclient: "Incorrect integer value" (1366) is an OperationalError
+        refused.add("OperationalError")
+    assert report.pop("outcome") in refused
     assert report.pop("in_atomic") is False
     if sb.backend == "sqlite":
         assert report.pop("foreign_keys") == 1
@@ -293,7 +296,8 @@ def test_the_served_project_answers_bad_input_without_debug_pages(project):
     for page in (missing, crash):
         assert str(sb.root) not in page.text and "site-packages" not in page.text
         assert "Traceback" not in page.text and "DEBUG = True" not in page.text
-    assert "no such column" in server.log.read_text() or "does not exist" in server.log.read_text()
+    log = server.log.read_text()
+    assert "no such column" in log or "does not exist" in log or "Unknown column" in log  # SQLite, PG, MySQL
     assert sb.count("surveys_response_feedback") == 1  # only SETUP's row
 
 

@@ -433,11 +433,11 @@ class CombineNamesTests(MigrationTestCase):
         assert columns("roster_person") == ["id", "name"]
 
 
-# --- PostgreSQL: snapshots belong to their process -------------------------------------------
+# --- PostgreSQL and MySQL: snapshots belong to their process ---------------------------------
 
 HARNESS_PROCESS = '''
 import os, sys
-sys.path.insert(0, os.environ["MH_PROJECT"])
+sys.path[:0] = [os.environ["MH_PROJECT"], os.environ["MH_ROOT"]]  # this checkout's helpers
 os.environ["DJANGO_SETTINGS_MODULE"] = "mysite.settings"
 import django
 django.setup()
@@ -457,21 +457,25 @@ harness.close()
 '''
 
 
-def _pg_marked_databases() -> dict[str, str]:
+def _server_databases() -> dict[str, str]:
+    """Every database on the server (PostgreSQL, MySQL): name -> its comment (or '')."""
+    with connection._nodb_cursor() as cursor:
+        if connection.vendor == "mysql":
+            cursor.execute("SELECT schema_name, schema_comment FROM information_schema.schemata")
+        else:
+            cursor.execute("SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database")
+        return {name: comment or "" for name, comment in cursor.fetchall()}
+
+
+def _marked_databases() -> dict[str, str]:
     """Every harness database on the server: name -> owner mark."""
     from helpers.testing.migration_harness import OWNER_MARK
 
-    with connection._nodb_cursor() as cursor:
-        cursor.execute(
-            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-            "WHERE shobj_description(oid, 'pg_database') LIKE %s",
-            [f"{OWNER_MARK} %"],
-        )
-        return dict(cursor.fetchall())
+    return {name: mark for name, mark in _server_databases().items() if mark.startswith(f"{OWNER_MARK} ")}
 
 
 def _owned_by(pid: int) -> list[str]:
-    return sorted(name for name, mark in _pg_marked_databases().items() if f" pid={pid} " in mark)
+    return sorted(name for name, mark in _marked_databases().items() if f" pid={pid} " in mark)
 
 
 def test_a_second_harness_process_keeps_the_first_ones_snapshots(db, tmp_path):
@@ -480,8 +484,8 @@ def test_a_second_harness_process_keeps_the_first_ones_snapshots(db, tmp_path):
     The second's start-up sweep removes the killed process's snapshot databases and
     leaves the first's alone: the first goes on testing against its snapshot.
     """
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL snapshot databases (SQLite snapshots live in the process's memory)")
+    if connection.vendor == "sqlite":
+        pytest.skip("snapshot databases of a server (SQLite snapshots live in the process's memory)")
     import subprocess
     from urllib.parse import urlsplit
 
@@ -493,6 +497,7 @@ def test_a_second_harness_process_keeps_the_first_ones_snapshots(db, tmp_path):
         **os.environ,
         "DATABASE_URL": server._replace(path=f"/{same_name}").geturl(),
         "MH_PROJECT": str(ROSTER.parent.parent),
+        "MH_ROOT": str(ROSTER.parent.parent.parent),
     }
 
     def launch() -> subprocess.Popen:
@@ -565,15 +570,14 @@ def test_owner_marks_tell_a_gone_process_from_a_running_one():
 def _kept_exists(location: str) -> bool:
     if connection.vendor == "sqlite":
         return Path(location).is_file()
-    with connection._nodb_cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [location])
-        return cursor.fetchone() is not None
+    return location in _server_databases()
 
 
 def _drop_kept(location: str) -> None:
-    if connection.vendor == "postgresql":
+    if connection.vendor != "sqlite":
+        force = " WITH (FORCE)" if connection.vendor == "postgresql" else ""
         with connection._nodb_cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(location)} WITH (FORCE)")
+            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(location)}{force}")
 
 
 @pytest.fixture
@@ -675,15 +679,244 @@ def test_clear_kept_snapshots_removes_them(db, roster_copy, kept_dir):
 def test_the_dead_owner_sweep_keeps_kept_snapshots(db, roster_copy):
     from helpers.testing import migration_harness as mh
 
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL's sweep of snapshot databases")
+    if connection.vendor == "sqlite":
+        pytest.skip("the sweep of snapshot databases on a server")
     with MigrationHarness(reuse=True) as harness:
         harness.start(X)
         location = harness.kept_location
     try:
         mh._pg_swept.clear()
-        mh._PostgresBackend(connection)  # sweeps again, as the first harness of a new process
+        mh._mysql_swept.clear()
+        mh._backend_for(connection, "auto")  # sweeps again, as the first harness of a new process
         assert _kept_exists(location)
     finally:
         mh.drop_snapshots()
         _drop_kept(location)
+
+
+# --- MySQL (MariaDB): no transactional DDL; the work database is repaired from the snapshot --------
+
+mysql_only = pytest.mark.skipif(
+    os.environ.get("KIT_BACKEND") != "mysql", reason="MySQL's own snapshot strategy (the MySQL pass)"
+)
+
+
+def _mysql_state(schema: str) -> dict[str, tuple[str, list[tuple]]]:
+    """Every table of ``schema``: its SHOW CREATE TABLE (its AUTO_INCREMENT counter aside) and all its rows."""
+    import re
+
+    qn = connection.ops.quote_name
+    state = {}
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = %s",
+                       [schema])  # fmt: skip
+        for table, kind in cursor.fetchall():
+            if kind != "BASE TABLE":
+                state[table] = (kind, [])
+                continue
+            cursor.execute(f"SHOW CREATE TABLE {qn(schema)}.{qn(table)}")
+            create = re.sub(r" AUTO_INCREMENT=\d+", "", cursor.fetchone()[1])
+            cursor.execute(f"SELECT * FROM {qn(schema)}.{qn(table)}")
+            state[table] = (create, sorted(cursor.fetchall(), key=repr))
+    return state
+
+
+def _innodb_ids(schema: str) -> dict[str, int]:
+    """InnoDB's id of each table: a new one when a table is created again or truncated."""
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT name, table_id FROM information_schema.innodb_sys_tables WHERE name LIKE %s",
+                       [f"{schema}/%"])  # fmt: skip
+        return {name.split("/", 1)[1]: table_id for name, table_id in cursor.fetchall()}
+
+
+def _only_snapshot() -> str:
+    from helpers.testing import migration_harness as mh
+
+    (snapshot,) = mh._snapshots.values()
+    return snapshot.handle
+
+
+@mysql_only
+def test_mysql_a_half_applied_failed_migration_does_not_poison_the_next_restore(db, roster_copy):
+    """MySQL commits each ALTER at once: a migration failing after its AddField leaves the column.
+
+    The next start() must give the snapshot back exactly (schema, rows, counters), and the
+    snapshot itself must not have changed.
+    """
+    from helpers.testing import migration_harness as mh
+
+    path = roster_copy / "0003_combine_names.py"
+    text = path.read_text().replace("person.first_name}", "person.first}")  # fails at its first row
+    text = text.replace("from django.db import migrations\n", "from django.db import migrations, models\n")
+    added = ("        migrations.AddField(\n            model_name='person',\n            name='nickname',\n"
+             "            field=models.CharField(default='', max_length=20),\n        ),\n")  # fmt: skip
+    path.write_text(text.replace("    operations = [\n", "    operations = [\n" + added, 1))
+    mh.drop_snapshots()
+    with MigrationHarness() as harness:
+        harness.start(X).get_model("roster", "Person").objects.create(first_name="Ada", last_name="Lovelace")
+        snapshot, work = _only_snapshot(), harness._backend.work_name
+        pristine = _mysql_state(snapshot)
+        with pytest.raises(AttributeError, match="first"):
+            harness.forwards(Y)
+        assert "nickname" in columns("roster_person")  # half-applied: MySQL kept the AddField
+        with connection.cursor() as cursor:  # and did not record it
+            cursor.execute("SELECT name FROM django_migrations WHERE app = 'roster' ORDER BY name")
+            assert [row[0] for row in cursor.fetchall()] == ["0001_initial", X[1]]
+        Person = harness.start(X).get_model("roster", "Person")
+        assert harness.snapshot_built is False
+        assert "nickname" not in columns("roster_person")
+        assert Person.objects.count() == 0
+        assert harness.applied("roster") == [("roster", "0001_initial"), X]
+        assert _mysql_state(work) == pristine == _mysql_state(snapshot)
+    mh.drop_snapshots()
+
+
+@mysql_only
+def test_mysql_restore_repairs_exactly_what_the_test_changed(db):
+    """Every kind of change a test can make is undone, and a table the test did not touch is kept.
+
+    Rows added, a row updated in place, a column added, a table renamed, a table dropped, a
+    table created: after start(), every table of the work database equals the snapshot's (SHOW
+    CREATE TABLE and every row; AUTO_INCREMENT counters are not put back, as on PostgreSQL), and
+    the tables whose rows only changed are refilled, not created again. Then a view: the work
+    database is made again, with no view left.
+    """
+    from helpers.testing import migration_harness as mh
+
+    mh.drop_snapshots()
+    targets = [("auth", "0012_alter_user_first_name_max_length"), X]  # foreign keys, post_migrate rows
+    with MigrationHarness() as harness:
+        harness.start(targets)
+        snapshot, work = _only_snapshot(), harness._backend.work_name
+        pristine = _mysql_state(snapshot)
+        assert pristine["auth_permission"][1] and pristine["django_content_type"][1]  # post_migrate's rows
+        assert _mysql_state(work) == pristine
+        ids = _innodb_ids(work)
+        with harness.connection.cursor() as cursor:
+            cursor.execute("INSERT INTO auth_group (name) VALUES ('editors'), ('readers')")
+            cursor.execute("UPDATE auth_permission SET name = 'changed' WHERE codename = 'add_user'")
+            cursor.execute("ALTER TABLE roster_person ADD COLUMN nickname varchar(20) NOT NULL DEFAULT ''")
+            cursor.execute("RENAME TABLE auth_user_groups TO auth_user_groups_old")
+            cursor.execute("SET foreign_key_checks = 0")
+            cursor.execute("DROP TABLE auth_user_user_permissions")
+            cursor.execute("SET foreign_key_checks = 1")
+            cursor.execute("CREATE TABLE scratch_extra (id int PRIMARY KEY)")
+        assert _mysql_state(work) != pristine
+        harness.start(targets)
+        assert harness.snapshot_built is False
+        assert _mysql_state(work) == pristine
+        after = _innodb_ids(work)
+        assert after["django_content_type"] == ids["django_content_type"]  # untouched: not copied again
+        assert after["auth_permission"] == ids["auth_permission"]  # rows only: refilled, same table
+        assert after["auth_group"] == ids["auth_group"]
+        assert after["roster_person"] != ids["roster_person"]  # another shape: created again
+        assert harness.apps.get_model("auth", "Group").objects.count() == 0
+        with harness.connection.cursor() as cursor:  # a RunSQL's view: the work database is made again
+            cursor.execute("CREATE VIEW scratch_view AS SELECT id FROM auth_group")
+        assert "scratch_view" in _mysql_state(work)
+        harness.start(targets)
+        assert _mysql_state(work) == pristine
+    mh.drop_snapshots()
+
+
+def _same_snapshot(one: dict, other: dict) -> bool:
+    """Two states of snapshot databases built apart: the same but for the migrations' ``applied`` times."""
+    def applied(state: dict) -> tuple:
+        create, rows = state["django_migrations"]
+        return create, sorted(row[:3] for row in rows)
+
+    rest = [{k: v for k, v in state.items() if k != "django_migrations"} for state in (one, other)]
+    return rest[0] == rest[1] and applied(one) == applied(other)
+
+
+@mysql_only
+def test_mysql_a_stale_or_half_published_kept_snapshot_is_rebuilt(db, roster_copy):
+    """A kept snapshot whose rows do not hold its plan, or whose publisher died, is never used."""
+    from helpers.testing import migration_harness as mh
+
+    qn = connection.ops.quote_name
+    mh.drop_snapshots()
+    with MigrationHarness(reuse=True) as harness:
+        harness.start(X)
+        kept = harness.kept_location
+        try:
+            assert _server_databases()[kept].startswith(f"{mh.KEPT_MARK} ")
+            good = _mysql_state(kept)
+            with connection._nodb_cursor() as cursor:  # damaged: 0002 no longer recorded
+                cursor.execute(f"DELETE FROM {qn(kept)}.django_migrations WHERE name = %s", [X[1]])
+            mh.drop_snapshots()  # as a new process
+            Person = harness.start(X).get_model("roster", "Person")
+            assert harness.snapshot_source == "built"  # not used: rebuilt and published again
+            assert Person.objects.count() == 0 and harness.applied("roster")[-1] == X
+            assert _same_snapshot(_mysql_state(kept), good)
+
+            import subprocess
+
+            gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                                  capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+            dead = mh._owner_mark().replace(f"pid={os.getpid()} ", f"pid={gone} ")
+            with connection._nodb_cursor() as cursor:  # as if its publisher was killed halfway
+                cursor.execute(f"ALTER DATABASE {qn(kept)} COMMENT %s", [dead])
+                cursor.execute(f"DELETE FROM {qn(kept)}.roster_person")
+            mh.drop_snapshots()
+            harness.start(X)
+            assert harness.snapshot_source == "built"
+            assert _server_databases()[kept].startswith(f"{mh.KEPT_MARK} ")  # replaced, then published
+            assert _same_snapshot(_mysql_state(kept), good)
+            mh.drop_snapshots()
+            harness.start(X)
+            assert harness.snapshot_source == "kept"
+        finally:
+            harness.close()
+            mh.drop_snapshots()
+            _drop_kept(kept)
+
+
+def test_harness_database_names_fit_the_servers_limit(db, monkeypatch):
+    """MySQL names a database in 64 characters at most (PostgreSQL 63): a 64-character test database too."""
+    from helpers.testing import migration_harness as mh
+
+    if connection.vendor == "sqlite":
+        pytest.skip("a server's database names")
+    monkeypatch.setitem(connection.settings_dict, "NAME", "t" * 64)
+    mh.drop_snapshots()
+    try:
+        with MigrationHarness(reuse=False) as harness:
+            Person = harness.start(X).get_model("roster", "Person")
+            Person.objects.create(first_name="Ada", last_name="Lovelace")
+            assert harness.forwards(Y).get_model("roster", "Person").objects.get().name == "Ada Lovelace"
+            mine = [name for name in _owned_by(os.getpid()) if name.startswith("t" * 30 + "_mh")]
+            assert mine and all(len(name) <= 63 for name in mine), mine  # the snapshot (MySQL: and the work)
+    finally:
+        mh.drop_snapshots()
+
+
+def test_mysql_refuses_isolation_transaction():
+    from django.core.exceptions import ImproperlyConfigured
+
+    if connection.vendor != "mysql":
+        pytest.skip("MySQL has no transactional DDL")
+    with pytest.raises(ImproperlyConfigured, match="isolation='transaction' cannot work on MySQL: it has no "
+                       "transactional DDL"), MigrationHarness(isolation="transaction") as harness:  # fmt: skip
+        harness.start(X)
+
+
+@mysql_only
+def test_mysql_a_snapshot_holding_a_view_is_refused_not_copied_without_it(db, roster_copy):
+    """The MySQL snapshot copies tables: a view made before X would be lost, so it is refused."""
+    from helpers.testing import migration_harness as mh
+
+    path = roster_copy / "0002_person_name.py"
+    text = path.read_text()
+    view = ('        migrations.RunSQL("CREATE VIEW roster_names AS SELECT id, first_name FROM roster_person", '
+            '"DROP VIEW roster_names"),\n    ]\n')  # fmt: skip
+    path.write_text(text[: text.rindex("    ]")] + view)
+    before = _owned_by(os.getpid())
+    with MigrationHarness(reuse=False) as harness:
+        with pytest.raises(mh.SnapshotError, match=r"create view roster_names: the MySQL snapshot copies "
+                           r"tables .* would lose them"):  # fmt: skip
+            harness.start(X)
+        with pytest.raises(HarnessStateError, match="call start"):
+            harness.forwards(Y)
+        assert connections["default"] is harness._original  # the alias was given back
+    assert _owned_by(os.getpid()) == before  # neither the build nor a snapshot was left behind

@@ -8,22 +8,27 @@ executor applies (``MigrationExecutor.apply_migration``) and every test
 database pytest-django creates (``BaseDatabaseCreation.create_test_db``): what
 ran is read from there, not from the harness. Runs on the pass's backend
 (SQLite; PostgreSQL with ``KIT_BACKEND=postgresql``, kept snapshots then are
-template databases on that server).
+template databases on that server; MariaDB with ``KIT_BACKEND=mysql``, kept
+snapshots are databases ``mh_kept_...`` whose comment is their mark).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent / "tutorial_project"
 POSTGRES = os.environ.get("KIT_BACKEND") == "postgresql"
+MYSQL = os.environ.get("KIT_BACKEND") == "mysql"
 COMBINE = 'person.name = f"{person.first_name} {person.last_name}"'
 
 CONFTEST = '''
@@ -111,7 +116,7 @@ class Project:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_SETTINGS"))}
-        env.pop("PYTHONPATH", None)
+        env["PYTHONPATH"] = str(PROJECT.parent)  # this checkout's helpers (not an installed copy's)
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only pytest-django and the kit's plugin
         return {**env, "MH_LOG": str(self.log), "MH_RESULT": str(self.result), **extra}
 
@@ -141,6 +146,10 @@ class Project:
 
     def exists(self, kept: str) -> bool:
         """Whether the kept snapshot (a file, or a database on the server) exists."""
+        if MYSQL:
+            with mysql_cursor() as cursor:
+                cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [kept])
+                return cursor.fetchone() is not None
         if not POSTGRES:
             return Path(kept).is_file()
         import psycopg
@@ -149,6 +158,11 @@ class Project:
             return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [kept]).fetchone() is not None
 
     def drop_kept(self) -> None:
+        if MYSQL:
+            with mysql_cursor() as cursor:
+                for name in self.kept:
+                    cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            return
         if not POSTGRES:
             return
         import psycopg
@@ -158,10 +172,27 @@ class Project:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.contextmanager
+def mysql_cursor() -> Iterator[Any]:
+    """A cursor on the MySQL server of ``DATABASE_URL`` (no database selected)."""
+    from urllib.parse import unquote, urlsplit
+
+    import MySQLdb
+
+    url = urlsplit(os.environ["DATABASE_URL"])
+    conn = MySQLdb.connect(host=url.hostname, port=url.port or 3306, user=unquote(url.username or ""),
+                           passwd=unquote(url.password or ""), autocommit=True)  # fmt: skip
+    try:
+        with conn.cursor() as cursor:
+            yield cursor
+    finally:
+        conn.close()
+
+
 @pytest.fixture
 def project(tmp_path):
-    if POSTGRES and not os.environ.get("DATABASE_URL"):
-        pytest.skip("PostgreSQL pass without DATABASE_URL")
+    if (POSTGRES or MYSQL) and not os.environ.get("DATABASE_URL"):
+        pytest.skip("PostgreSQL or MySQL pass without DATABASE_URL")
     project = Project(tmp_path)
     yield project
     project.drop_kept()

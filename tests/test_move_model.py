@@ -569,3 +569,82 @@ def move_car_in_code_without_garage(sb: Sandbox) -> None:
     sb.write("oldapp/models.py", source[:start] + source[end:])
     sb.edit("oldapp/models.py", "models.ForeignKey(Car,", 'models.ForeignKey("newapp.Car",')
     sb.write("newapp/models.py", "from django.db import models\n\nfrom oldapp.models import Feature\n\n\n" + source[start:end])
+
+
+# Every foreign key, check and index of the sandbox's MariaDB database: (kind, table, name, definition).
+MYSQL_OBJECTS = """
+    SELECT 'foreign key', r.TABLE_NAME, r.CONSTRAINT_NAME,
+           CONCAT(k.COLUMN_NAME, '->', r.REFERENCED_TABLE_NAME, '.', k.REFERENCED_COLUMN_NAME, ' ',
+                  r.UPDATE_RULE, '/', r.DELETE_RULE)
+    FROM information_schema.REFERENTIAL_CONSTRAINTS r
+    JOIN information_schema.KEY_COLUMN_USAGE k ON k.CONSTRAINT_SCHEMA = r.CONSTRAINT_SCHEMA
+      AND k.TABLE_NAME = r.TABLE_NAME AND k.CONSTRAINT_NAME = r.CONSTRAINT_NAME
+    WHERE r.CONSTRAINT_SCHEMA = DATABASE()
+    UNION ALL SELECT 'check', TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS
+    WHERE CONSTRAINT_SCHEMA = DATABASE()
+    UNION ALL SELECT 'index', TABLE_NAME, INDEX_NAME,
+           CONCAT(GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX), ' unique=', 1 - MIN(NON_UNIQUE))
+    FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME
+    ORDER BY 1, 2, 3
+"""
+
+
+def mysql_objects(sb: Sandbox) -> set[tuple]:
+    """Every foreign key, check and index of the database, with its definition."""
+    return set(sb.query(MYSQL_OBJECTS).rows)
+
+
+def test_mysql_names_over_64_characters_are_shortened_like_django_renamed_and_back():
+    """MariaDB: foreign keys (dropped and added again, same definition), their indexes and the
+    m2m table's unique index renamed after the new tables, the too-long ones with truncate_name."""
+    from django.db.backends.utils import truncate_name
+
+    from helpers.notebook.sandbox import mysql_available
+
+    if not mysql_available():
+        pytest.skip("needs a MySQL server: set KIT_MYSQL_URL (.ci/mysql start prints one)")
+    sb = prepared("mysql")
+    try:
+        move_car_in_code(sb)
+        sb.edit("newapp/models.py", '        verbose_name_plural = "cars"\n',
+                '        verbose_name_plural = "cars"\n        db_table = "newapp_vehicle_fleet_car"\n')
+        before = mysql_objects(sb)
+        old_names = {name for _, _, name, _ in before if "oldapp_car" in name}
+        assert len(old_names) == 5, old_names  # 4 foreign keys (2 with an index of their name), 1 unique
+        made = sb.run("move_model", "oldapp.Car", "newapp", "--rename-db-objects")
+        assert made.ok, made
+        print(made.stdout)
+        assert "MySQL objects renamed after the new tables (8):" in made.stdout
+        listed = dict(re.findall(r"^  (?:foreign key|check|index) (\S+) -> (\S+)", made.stdout, re.M))
+        assert set(listed) == old_names
+        long_fk = next(n for n in old_names if n.startswith("oldapp_car_features_car_id_") and "_fk_" in n)
+        plain = long_fk.replace("oldapp_car", "newapp_vehicle_fleet_car")
+        assert len(plain) > 64 and listed[long_fk] == truncate_name(plain, 64)
+        assert f"{long_fk} -> {truncate_name(plain, 64)} (shortened the way Django does" in made.stdout
+        data = snapshot(sb, "oldapp")
+        migrated = sb.run("migrate")
+        assert migrated.ok, migrated
+        after = mysql_objects(sb)
+        assert not [n for _, _, n, _ in after if "oldapp_car" in n]  # nothing left under its old name
+        assert all(len(n) <= 64 for _, _, n, _ in after)
+        renamed_back = {(k, t, {v: o for o, v in listed.items()}.get(n, n), d) for k, t, n, d in after}
+        tables = {"newapp_vehicle_fleet_car": "oldapp_car",
+                  "newapp_vehicle_fleet_car_features": "oldapp_car_features"}
+        assert mysql_objects_renamed(renamed_back, tables) == before  # same objects, same definitions
+        assert same_data(snapshot(sb, "newapp_vehicle_fleet"), data)
+        assert integrity_problems(sb) == []
+        assert sb.run("migrate", "oldapp", "0001").ok
+        assert mysql_objects(sb) == before
+        assert same_data(snapshot(sb, "oldapp"), data)
+        assert integrity_problems(sb) == []
+    finally:
+        sb.close()
+
+
+def mysql_objects_renamed(objects: set[tuple], tables: dict[str, str]) -> set[tuple]:
+    out = set()
+    for kind, table, name, definition in objects:
+        for new, old in tables.items():
+            definition = definition.replace(f">{new}.", f">{old}.")
+        out.add((kind, tables.get(table, table), name, definition))
+    return out

@@ -227,13 +227,16 @@ def test_fails_with_rows_is_real_fails_on_rows_and_passes_when_empty():
         sb.run("migrate", "books", "0002", "-v0").check()
         sb.run("migrate", "-v0").check()
         sb.run("loaddata", "authors", "books").check()
+        applied = sb.run("check_reversible", "books", "0002", "--applied")
         failed = sb.run("migrate", "books", "0002")
         if sb.backend == "mysql":
             # MySQL's own expectation: ADD COLUMN ... NOT NULL fills existing rows with the type's
             # implicit default ('' for a varchar), even in strict mode, so this rollback runs.
             assert failed.returncode == 0, failed.output
             assert sb.rows("books_book", columns=["isbn"]).column("isbn") == [""] * 5
+            assert applied.returncode == 0 and "MySQL fills the re-added column" in applied.stdout, applied.stdout
             return
+        assert applied.returncode == 1 and "5 rows violate it" in applied.stdout, applied.stdout
         assert failed.returncode == 1
         assert "IntegrityError" in failed.stderr or "NotNullViolation" in failed.stderr, failed.stderr
         assert sb.count("books_book") == 5
@@ -313,3 +316,109 @@ def test_a_reversed_runpython_that_runs_first_makes_the_finding_a_warning_and_th
             assert "the reverse of operation 3 (Raw Python operation) runs before it" in line
         sb.run("migrate", "contenttypes", "0001", "-v0").check()  # the real rollback, with rows
         assert sb.applied("contenttypes").column("name") == ["0001_initial"]
+
+
+#: NOT NULL fields with no default (preserve_default=False), removed, then re-added by the rollback.
+READDED = {
+    "isbn": 'models.CharField(max_length=13, default="x")',
+    "pages": "models.IntegerField(default=1)",
+    "day": 'models.DateField(default="2020-01-01")',
+    "stamp": 'models.DateTimeField(default="2020-01-01T00:00:00Z")',
+    "blurb": 'models.TextField(default="b")',
+    "meta": "models.JSONField(default=dict)",
+    "flag": "models.BooleanField(default=True)",
+    "code": 'models.CharField(max_length=10, unique=True, default="c")',
+    "editor": 'models.ForeignKey("authors.Author", models.CASCADE, related_name="+", default=1)',
+    "loose": 'models.ForeignKey("authors.Author", models.CASCADE, related_name="+", default=1, db_constraint=False)',
+}
+#: What the real rollback does on MariaDB 10.11 in strict mode (STRICT_TRANS_TABLES), 5 rows.
+FAILS_ON_MYSQL = {"code", "editor"}
+
+
+@pytest.fixture(scope="module")
+def readded():
+    """Books with 5 rows, books.0003 (a RemoveField) applied, and a backup to go back to after each case."""
+    with Sandbox(["authors", "books"]) as sb:
+        sb.write("books/migrations/0002_add.py", _readded_migrations("isbn", READDED["isbn"])[0])
+        sb.write("books/migrations/0003_remove.py", _readded_migrations("isbn", READDED["isbn"])[1])
+        sb.run("migrate", "-v0").check()
+        sb.run("loaddata", "authors", "books").check()
+        sb.run("backup_database", "readded").check()
+        yield sb
+
+
+def _readded_migrations(name: str, field: str) -> tuple[str, str]:
+    add = f"""
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0001_initial"), ("authors", "0001_initial")]
+    operations = [migrations.AddField("book", "{name}", {field}, preserve_default=False)]
+"""
+    remove = f"""
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("books", "0002_add")]
+    operations = [migrations.RemoveField("book", "{name}")]
+"""
+    return add, remove
+
+
+def _check_then_roll_back(sb: Sandbox, name: str):
+    add, remove = _readded_migrations(name, READDED[name])
+    sb.write("books/migrations/0002_add.py", add)  # the same migrations, another field
+    sb.write("books/migrations/0003_remove.py", remove)
+    try:
+        check = sb.run("check_reversible", "books", "0002", "--applied")
+        real = sb.run("migrate", "books", "0002", "-v0")
+        values = sb.rows("books_book").rows if real.ok else None
+    finally:
+        sb.run("restore_database", "readded").check()
+    return check, real, values
+
+
+@pytest.mark.parametrize("name", sorted(READDED))
+def test_applied_check_of_a_readded_not_null_column_is_the_real_rollback(readded, name):
+    """check_reversible --applied compared with a real rollback on the same 5 rows, field type by type.
+
+    Catches: a backend-blind --applied finding (on MySQL every one of these would be an ERROR,
+    though MySQL fills most re-added columns with an implicit default and the rollback runs),
+    and a MySQL rule that lets a rollback pass that the foreign key or unique index refuses.
+    """
+    sb = readded
+    check, real, values = _check_then_roll_back(sb, name)
+    line = next(x for x in check.stdout.splitlines() if "books.0003_remove" in x)
+    assert (check.returncode == 0) == real.ok, (check.stdout, real.stderr)
+    assert "5 rows violate it" in line, line
+    if sb.backend != "mysql":
+        assert not real.ok and line.strip().startswith("ERROR:"), line
+        return
+    assert real.ok is (name not in FAILS_ON_MYSQL), real.stderr
+    if real.ok:
+        assert line.strip().startswith("fine:") and "MySQL fills the re-added column" in line, line
+        assert len(values) == 5
+    else:
+        assert line.strip().startswith("ERROR:") and "on MySQL" in line, line
+
+
+def test_on_mysql_a_zero_date_fails_where_the_sql_mode_refuses_it(readded):
+    """MySQL's TRADITIONAL sql_mode (strict and NO_ZERO_DATE) refuses the implicit '0000-00-00'.
+
+    Catches: the zero-date rule ignoring the connection's sql_mode (the check would say fine,
+    the real rollback fails).
+    """
+    sb = readded
+    if sb.backend != "mysql":
+        pytest.skip("MySQL's sql_mode (runs in the MySQL pass)")
+    settings_file = sb.path("mysite/settings.py")
+    original = settings_file.read_text()
+    settings_file.write_text(original + "\nDATABASES['default']['OPTIONS']['init_command'] = \"SET sql_mode='TRADITIONAL'\"\n")
+    try:
+        check, real, _ = _check_then_roll_back(sb, "day")
+    finally:
+        settings_file.write_text(original)
+    assert not real.ok and "Incorrect date value" in real.stderr, real.stderr
+    assert check.returncode == 1 and "NO_ZERO_DATE" in check.stdout, check.stdout

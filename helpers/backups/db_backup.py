@@ -21,36 +21,66 @@ database, schema and data, and restore it exactly:
   then drops the aside copy. Making or restoring the copy needs that nobody
   else is connected to the database, and the role needs ``CREATEDB``.
 
+* **MySQL/MariaDB**: a dump file, ``<backups folder>/<database>.NAME.sql``,
+  made by ``mariadb-dump`` (or ``mysqldump``) with ``--single-transaction``
+  (a consistent snapshot of InnoDB tables without locking them),
+  ``--routines --triggers --events``, with its SHA-256 next to it
+  (``NAME.sql.sha256``, the ``sha256sum`` format). The client programs must
+  be installed (they come with ``mariadb-client``); they are given the
+  connection's settings as ``dbshell`` does (the password in ``MYSQL_PWD``).
+  MySQL has neither transactional DDL nor ``RENAME DATABASE``: a restore
+  loads the dump into a new database ``<db>_restoring``, then swaps it in
+  with *one* ``RENAME TABLE`` statement, which MariaDB runs atomically (every
+  table of the database to ``<db>_replaced``, every table of the copy into
+  the database), then drops the two. The database is therefore never half
+  restored. ``RENAME TABLE`` cannot move views or triggers to another
+  database, and routines and events belong to the database, not to its
+  tables: a database (or a backup) holding any is refused before anything
+  changes, with how to restore it by hand.
+
 A restore checks the backup before it touches the database: a SQLite backup
 must be a complete SQLite database (``PRAGMA integrity_check``) holding
 Django's ``django_migrations`` table; a PostgreSQL backup database must be
-valid, accept connections, hold ``django_migrations`` and have no session.
-An empty, truncated or foreign file is refused with
-:class:`InvalidBackupError` and the database is left as it was.
+valid, accept connections, hold ``django_migrations`` and have no session;
+a MySQL dump must match its checksum, end with the dump program's
+``-- Dump completed`` line, create ``django_migrations``, and load without
+error into ``<db>_restoring``. An empty, truncated, edited or foreign backup
+is refused with :class:`InvalidBackupError` and the database is left as it was.
 
 Other connections: a restore (and a backup) waits at most ``timeout``
 seconds for the other connections to let go of the database (SQLite: a
 transaction holding a lock; PostgreSQL: sessions connected to it, or a lock
-on it), then gives up with :class:`DatabaseBusyError`, changing nothing.
-Ctrl-C stops the wait at once, also changing nothing.
+on it; MySQL: a transaction that has used one of its tables, so holds a
+metadata lock that ``RENAME TABLE`` waits for), then gives up with
+:class:`DatabaseBusyError`, changing nothing. Ctrl-C stops the wait at once
+(on MySQL within a second: ``lock_wait_timeout`` counts whole seconds), also
+changing nothing. A MySQL dump does not wait: ``--single-transaction`` reads
+a snapshot.
 
 An interrupted restore (a killed process): on PostgreSQL it can leave the
 database moved aside as ``<db>_restoring``; the next restore finds it, puts
 it back or removes it (the data it held was being replaced anyway), and
-says so. SQLite needs nothing: its journal rolls an interrupted write back.
+says so. On MySQL it can leave ``<db>_restoring`` (the copy being loaded)
+or ``<db>_replaced`` (the tables a completed swap replaced); the database
+itself is whole either way, and the next restore removes them and says so.
+SQLite needs nothing: its journal rolls an interrupted write back.
 
 What it is not: a copy on the same machine or server protects against a
 migration gone wrong, not against losing that machine. For that, use your
-database's real backup tools (``pg_dump``, file-system snapshots). Other
-database backends are refused with a message.
+database's real backup tools (``pg_dump``, file-system snapshots; a MySQL
+dump file can be copied elsewhere with its checksum). Other database
+backends are refused with a message.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -58,7 +88,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.utils import load_backend
 from django.utils.connection import ConnectionDoesNotExist
@@ -136,7 +166,7 @@ def _shown(path: Path) -> str:
 
 
 def backup_folder(using: str = DEFAULT_DB_ALIAS) -> Path:
-    """The folder SQLite backups of ``using`` go to (it need not exist yet).
+    """The folder SQLite backups and MySQL dumps of ``using`` go to (it need not exist yet).
 
     ``settings.DB_BACKUP_DIR`` when set; otherwise ``<BASE_DIR>/backups``
     (or, in a project without ``BASE_DIR``, ``backups`` next to the
@@ -148,7 +178,12 @@ def backup_folder(using: str = DEFAULT_DB_ALIAS) -> Path:
     base = getattr(settings, "BASE_DIR", None)
     if base:
         return Path(base) / "backups"
-    database, _ = _sqlite_paths(_connection(using), "x", folder=Path())
+    connection = _connection(using)
+    if connection.vendor != "sqlite":
+        raise BackupError(
+            "Set settings.DB_BACKUP_DIR (or BASE_DIR) to the folder the database dumps go to; nothing was done."
+        )
+    database, _ = _sqlite_paths(connection, "x", folder=Path())
     return database.parent / "backups"
 
 
@@ -373,6 +408,343 @@ def _pg_recover(
         notify(f"Put {aside} back as {database}: an interrupted restore had moved it aside.")
 
 
+# --- MySQL / MariaDB ---------------------------------------------------------------------------
+
+#: What a complete dump of ``mysqldump``/``mariadb-dump`` ends with (its last comment line).
+_DUMP_TRAILER = "-- Dump completed"
+_MYSQL_BUSY = (1205,)  # ER_LOCK_WAIT_TIMEOUT: also a metadata lock (RENAME TABLE) not granted in time
+_MYSQL_OTHER_OBJECTS = ("views", "triggers", "routines", "events")
+
+
+def _mysql_program(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise BackupError(
+        f"Backups of MySQL/MariaDB databases need the client program {names[0]} (or {names[1]}), "
+        "which is not installed: install the client programs (Debian/Ubuntu: apt-get install "
+        "mariadb-client) and try again; nothing was done."
+    )
+
+
+def _mysql_database(connection: BaseDatabaseWrapper) -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT DATABASE()")
+            (database,) = cursor.fetchone()
+    except DatabaseError as exc:
+        raise BackupError(f"Cannot reach the database {connection.alias!r} ({exc}); nothing was done.") from exc
+    return str(database)
+
+
+def _mysql_paths(connection: BaseDatabaseWrapper, name: str) -> tuple[str, Path, Path]:
+    """The database's name, its dump file ``<db>.<NAME>.sql`` and the checksum next to it."""
+    database = _mysql_database(connection)
+    dump = backup_folder(connection.alias) / f"{database}.{name}.sql"
+    return database, dump, dump.with_name(dump.name + ".sha256")
+
+
+def _mysql_side_names(connection: BaseDatabaseWrapper, database: str) -> tuple[str, str]:
+    """``<db>_restoring`` (the backup being loaded) and ``<db>_replaced`` (the tables it replaced)."""
+    names = (f"{database}_restoring", f"{database}_replaced")
+    limit = connection.ops.max_name_length() or 64
+    if any(len(n) > limit for n in names):
+        raise BackupError(
+            f"The database name {database} is too long for a restore on MySQL (it needs {names[1]}, "
+            f"at most {limit} characters); nothing was done."
+        )
+    return names
+
+
+def _mysql_command(connection: BaseDatabaseWrapper, program: str, database: str) -> tuple[list[str], dict[str, str]]:
+    """``program``'s arguments to reach ``database`` with the connection's settings (as ``dbshell``)."""
+    from django.db.backends.mysql.client import DatabaseClient
+
+    options = {k: v for k, v in connection.settings_dict["OPTIONS"].items() if k not in ("db", "database")}
+    settings_dict = {**connection.settings_dict, "NAME": database, "OPTIONS": options}
+    args, env = DatabaseClient.settings_to_cmd_args_env(settings_dict, [])
+    return [program, *args[1:-1]], {**os.environ, **(env or {})}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _last_line(path: Path) -> str:
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 4096))
+        lines = handle.read().decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def check_mysql_backup(dump: Path, checksum: Path) -> None:
+    """Raise :class:`InvalidBackupError` unless ``dump`` is a complete dump of a Django database.
+
+    Complete: not empty, its checksum file is there and matches (SHA-256, the
+    ``sha256sum`` format), and it ends with the dump program's ``-- Dump
+    completed`` line (a dump cut short has no last line); of Django: it
+    creates the ``django_migrations`` table. The files are only read.
+    """
+    shown = _shown(dump)
+    size = dump.stat().st_size
+    if size == 0:
+        raise InvalidBackupError(f"The backup {shown} is empty (0 bytes): it cannot be restored; nothing was changed.")
+    if not checksum.is_file():
+        raise InvalidBackupError(
+            f"The backup {shown} has no checksum file ({_shown(checksum)}; the backup was interrupted "
+            "or the file was copied alone): it cannot be trusted, so it is not restored; nothing was changed."
+        )
+    expected = checksum.read_text(encoding="utf-8", errors="replace").split()[:1]
+    if expected != [_sha256(dump)]:
+        raise InvalidBackupError(
+            f"The backup {shown} ({size} bytes) does not match its checksum ({_shown(checksum)}): it was "
+            "changed or damaged after it was made; it cannot be restored; nothing was changed."
+        )
+    if not _last_line(dump).startswith(_DUMP_TRAILER):
+        raise InvalidBackupError(
+            f"The backup {shown} ({size} bytes) is not a complete dump (it does not end with "
+            f"'{_DUMP_TRAILER}'): it cannot be restored; nothing was changed."
+        )
+    with dump.open("rb") as handle:
+        found = any(line.startswith(b"CREATE TABLE `django_migrations`") for line in handle)
+    if not found:
+        raise InvalidBackupError(
+            f"The backup {shown} holds no Django database (no django_migrations table): "
+            "it cannot be restored; nothing was changed."
+        )
+
+
+def _mysql_schema_exists(cursor: Any, database: str) -> bool:
+    cursor.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [database])
+    return cursor.fetchone() is not None
+
+
+def _mysql_tables(cursor: Any, database: str) -> list[str]:
+    cursor.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s AND table_type = 'BASE TABLE' "
+        "ORDER BY table_name",
+        [database],
+    )
+    return [str(row[0]) for row in cursor.fetchall()]
+
+
+def _mysql_other_objects(cursor: Any, database: str) -> list[str]:
+    """The views, triggers, routines and events of ``database``, as ``kind name``."""
+    queries = {
+        "view": "SELECT table_name FROM information_schema.views WHERE table_schema = %s",
+        "trigger": "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = %s",
+        "routine": "SELECT routine_name FROM information_schema.routines WHERE routine_schema = %s",
+        "event": "SELECT event_name FROM information_schema.events WHERE event_schema = %s",
+    }
+    found = []
+    for kind, query in queries.items():
+        cursor.execute(query, [database])
+        found += [f"{kind} {row[0]}" for row in cursor.fetchall()]
+    return sorted(found)
+
+
+def _mysql_recover(connection: BaseDatabaseWrapper, cursor: Any, database: str, notify: Notify) -> None:
+    """Remove what a restore killed halfway left: ``<db>_restoring`` and ``<db>_replaced``.
+
+    The swap is one atomic ``RENAME TABLE``, so the database itself is always
+    whole (as before the killed restore, or restored); only these are left.
+    """
+    qn = connection.ops.quote_name
+    restoring, replaced = _mysql_side_names(connection, database)
+    if _mysql_schema_exists(cursor, restoring):
+        cursor.execute(f"DROP DATABASE {qn(restoring)}")
+        notify(
+            f"Removed {restoring}, left behind by an interrupted restore (the copy it was loading; "
+            "the database itself was not changed by it)."
+        )
+    if _mysql_schema_exists(cursor, replaced):
+        tables = _mysql_tables(cursor, replaced)
+        cursor.execute(f"DROP DATABASE {qn(replaced)}")
+        if tables:
+            notify(
+                f"Removed {replaced}, left behind by an interrupted restore (the tables that restore "
+                "had replaced: it was complete)."
+            )
+
+
+def _mysql_is_busy(exc: BaseException) -> bool:
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    return bool(args) and args[0] in _MYSQL_BUSY
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C back for one statement whose outcome must be known (the swap).
+
+    The caller looks at the yielded list afterwards: non-empty when Ctrl-C
+    came in the meantime. Outside the main thread, nothing is deferred.
+    """
+    import signal
+    import threading
+
+    got: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _mysql_swap(cursor: Any, statement: str, what: str, timeout: float, notify: Notify) -> bool:
+    """Run the swap ``RENAME TABLE``, waiting up to ``timeout`` s for other connections' locks.
+
+    Tries once without waiting, then in steps of one second (MySQL's
+    ``lock_wait_timeout`` counts whole seconds, and Ctrl-C is seen between
+    steps). Returns whether Ctrl-C came while the swap (which did happen)
+    ran; raises :class:`KeyboardInterrupt` if it came before (nothing done).
+    """
+    deadline = time.monotonic() + timeout
+    first = True
+    while True:
+        cursor.execute(f"SET SESSION lock_wait_timeout = {0 if first else 1}")
+        with _sigint_deferred() as interrupted:
+            try:
+                cursor.execute(statement)
+            except Exception as exc:
+                if not _mysql_is_busy(exc):
+                    raise
+            else:
+                return bool(interrupted)
+        if interrupted:
+            raise KeyboardInterrupt
+        if time.monotonic() >= deadline:
+            raise DatabaseBusyError(
+                f"{what[:1].upper()}{what[1:]} is in use: another connection holds a transaction on it "
+                f"(a shell, runserver, a notebook kernel?); gave up after {timeout:g} s. Close it and "
+                "try again; nothing was changed."
+            )
+        if first:
+            first = False
+            notify(
+                f"Waiting up to {timeout:g} s for other connections to release {what} (Ctrl-C to stop)..."
+            )
+
+
+def _mysql_backup(connection: BaseDatabaseWrapper, name: str, replace: bool) -> str:
+    database, dump, checksum = _mysql_paths(connection, name)
+    if dump.exists() and not replace:
+        raise BackupError(f"A backup named {name!r} already exists ({_shown(dump)}); nothing done.")
+    program = _mysql_program("mariadb-dump", "mysqldump")
+    _prepare_folder(dump.parent)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{dump.name}.", suffix=".tmp", dir=dump.parent)
+    os.close(fd)
+    temp = Path(temp_name)
+    args, env = _mysql_command(connection, program, database)
+    args += [
+        "--single-transaction", "--routines", "--triggers", "--events", "--hex-blob",
+        "--skip-lock-tables", f"--result-file={temp}", database,
+    ]  # fmt: skip
+    try:
+        run = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+        if run.returncode or not _last_line(temp).startswith(_DUMP_TRAILER):
+            error = (run.stderr.strip() or f"exit status {run.returncode}").splitlines()[-1]
+            raise BackupError(f"Could not dump the database {database} ({Path(program).name}: {error}); no backup was made.")
+        digest = _sha256(temp)
+        checksum.unlink(missing_ok=True)  # never a new dump next to an old checksum
+        os.replace(temp, dump)
+        write_all({checksum: f"{digest}  {dump.name}\n"}, overwrite=True)
+    except WriteError as exc:
+        raise BackupError(f"Could not write the checksum of the backup {_shown(dump)}: {exc}") from exc
+    finally:
+        temp.unlink(missing_ok=True)
+    return _shown(dump)
+
+
+def _mysql_restore(connection: BaseDatabaseWrapper, name: str, timeout: float, notify: Notify) -> str:
+    database, dump, checksum = _mysql_paths(connection, name)
+    if not dump.is_file():
+        raise BackupError(f"No backup named {name!r} (no file {_shown(dump)}); nothing was done.")
+    check_mysql_backup(dump, checksum)
+    program = _mysql_program("mariadb", "mysql")
+    restoring, replaced = _mysql_side_names(connection, database)
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        _mysql_recover(connection, cursor, database, notify)
+        others = _mysql_other_objects(cursor, database)
+        if others:
+            raise BackupError(
+                f"The database {database} holds {', '.join(others[:5])}: a restore on MySQL swaps the "
+                "tables in with one atomic RENAME TABLE, which cannot move views or triggers to another "
+                "database, nor routines or events. Restore it by hand (mariadb <database> < "
+                f"{_shown(dump)}, into an empty database); nothing was changed."
+            )
+        cursor.execute(
+            "SELECT default_character_set_name, default_collation_name FROM information_schema.schemata "
+            "WHERE schema_name = %s",
+            [database],
+        )
+        charset, collation = cursor.fetchone()
+        if not all(re.fullmatch(r"[A-Za-z0-9_]+", str(v)) for v in (charset, collation)):
+            raise BackupError(f"Unexpected character set {charset!r} / collation {collation!r} of {database}.")
+        try:
+            cursor.execute(
+                f"CREATE DATABASE {qn(restoring)} CHARACTER SET {charset} COLLATE {collation}"
+            )
+            args, env = _mysql_command(connection, program, restoring)
+            with dump.open("rb") as source:
+                load = subprocess.run(
+                    [*args, "--batch", restoring], stdin=source, env=env, capture_output=True, check=False
+                )
+            if load.returncode:
+                error = (load.stderr.decode("utf-8", "replace").strip() or f"exit status {load.returncode}")
+                raise InvalidBackupError(
+                    f"The backup {_shown(dump)} could not be loaded ({Path(program).name}: "
+                    f"{error.splitlines()[-1]}): it cannot be restored; nothing was changed."
+                )
+            loaded = _mysql_other_objects(cursor, restoring)
+            if loaded:
+                raise BackupError(
+                    f"The backup {_shown(dump)} holds {', '.join(loaded[:5])}: a restore on MySQL swaps the "
+                    "tables in with one atomic RENAME TABLE, which cannot move views or triggers to another "
+                    "database, nor routines or events. Restore it by hand (mariadb <database> < the file, "
+                    "into an empty database); nothing was changed."
+                )
+            new_tables = _mysql_tables(cursor, restoring)
+            if "django_migrations" not in new_tables:
+                raise InvalidBackupError(
+                    f"The backup {_shown(dump)} holds no Django database (no django_migrations table): "
+                    "it cannot be restored; nothing was changed."
+                )
+            cursor.execute(f"CREATE DATABASE {qn(replaced)}")
+            pairs = [f"{qn(database)}.{qn(t)} TO {qn(replaced)}.{qn(t)}" for t in _mysql_tables(cursor, database)]
+            pairs += [f"{qn(restoring)}.{qn(t)} TO {qn(database)}.{qn(t)}" for t in new_tables]
+            late = _mysql_swap(
+                cursor, "RENAME TABLE " + ", ".join(pairs), f"the database {database}", timeout, notify
+            )
+            if late:
+                notify("Ctrl-C came too late: the restore was already done.")
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.execute("SET SESSION lock_wait_timeout = DEFAULT")
+            for leftover in (restoring, replaced):
+                with contextlib.suppress(Exception):
+                    cursor.execute(f"DROP DATABASE IF EXISTS {qn(leftover)}")
+    connection.close()
+    return _shown(dump)
+
+
+def _mysql_delete(connection: BaseDatabaseWrapper, name: str) -> str:
+    _, dump, checksum = _mysql_paths(connection, name)
+    if not dump.is_file():
+        raise BackupError(f"No backup named {name!r}; nothing was deleted.")
+    checksum.unlink(missing_ok=True)
+    dump.unlink()
+    return _shown(dump)
+
+
 # --- the three operations ----------------------------------------------------------------------
 
 
@@ -433,6 +805,8 @@ def backup_database(
                     ) from exc
                 raise BackupError(f"Could not copy database {database}: {exc}".strip()) from exc
         return f"database {backup}"
+    if connection.vendor == "mysql":
+        return _mysql_backup(connection, name, replace)
     raise _refuse(connection.vendor)
 
 
@@ -492,6 +866,8 @@ def restore_database(
                 raise error(f"Could not restore {database}; it was left as it was: {exc}".strip()) from exc
             cursor.execute(f"DROP DATABASE {qn(aside)}")
         return f"database {backup}"
+    if connection.vendor == "mysql":
+        return _mysql_restore(connection, name, timeout, notify)
     raise _refuse(connection.vendor)
 
 
@@ -512,4 +888,6 @@ def delete_backup(name: str, *, using: str = DEFAULT_DB_ALIAS) -> str:
                 raise BackupError(f"No backup named {name!r}; nothing was deleted.")
             cursor.execute(f"DROP DATABASE {connection.ops.quote_name(backup)}")
         return f"database {backup}"
+    if connection.vendor == "mysql":
+        return _mysql_delete(connection, name)
     raise _refuse(connection.vendor)

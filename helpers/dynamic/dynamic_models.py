@@ -18,6 +18,36 @@ parts of that technique that do not depend on how definitions are stored:
   drop tables and columns with Django's schema editor, in one transaction
   with whatever else the caller writes (the definitions themselves).
 
+How definitions and tables stay consistent where DDL cannot be rolled back
+(MySQL, MariaDB: every ``ALTER`` commits at once, and commits whatever the
+transaction had written): :func:`schema_change` keeps the same contract, all
+or nothing, by compensation instead of rollback.
+
+* **Serialized by a named lock.** ``GET_LOCK`` (:func:`schema_lock_name`,
+  one per database), held by a session, not a transaction (the first
+  ``ALTER`` would end a transaction-held row lock); after ``lock_timeout``
+  seconds :class:`SchemaLockTimeout`, nothing changed.
+* **Two connections.** The definitions are written in a transaction on the
+  caller's connection; the DDL runs on a second connection of its own, so
+  no implicit commit ends that transaction. The DDL connection runs in
+  strict mode (``STRICT_ALL_TABLES`` added to its ``sql_mode``, whatever the
+  project sets): a type change the rows refuse is an error, never 'text'
+  silently turned into 0.
+* **Step by step, undone on failure.** Each step (with its deferred indexes
+  and foreign keys) is recorded once done; a step that fails half-way (a
+  column renamed, its new type then refused) is put back; if anything fails
+  later (a step, a definition write, the commit) the steps done are undone
+  in reverse order (compensating DDL), :func:`check_table` confirms the
+  table is the one the definition describes, and the definitions roll back.
+  A dropped column or table is re-created *empty* by its undo: its data is
+  gone (a change's drops run after its renames and type changes: only
+  its additions, its table rename and the commit come after them).
+  If an undo fails, :class:`SchemaMismatch` says so and what was done;
+  :func:`check_table` then refuses every later change of that table until it
+  is repaired by hand (the definitions still say what the table was).
+* **Never inside ``transaction.atomic()``** there: a rollback of an outer
+  transaction could not undo the DDL (:class:`SchemaChangeNotAllowed`).
+
 Only Django is imported: copy this file into a project. The admin side
 (re-registration, URLconf reload, freshness across processes) is in
 ``helpers.dynamic.dynamic_admin``.
@@ -37,15 +67,18 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.apps.registry import Apps
 from django.core.exceptions import ValidationError
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, NotSupportedError, connections, models, transaction
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 __all__ = [
     "FIELD_TYPES",
+    "MYSQL_LOCK_TIMEOUT",
     "SQL_KEYWORDS",
     "DynamicModelCache",
     "FieldSpec",
     "ModelSpec",
+    "SchemaChangeNotAllowed",
+    "SchemaLockTimeout",
     "SchemaMismatch",
     "SchemaStep",
     "active_schema_editor",
@@ -59,6 +92,7 @@ __all__ = [
     "plan_schema",
     "remove_model",
     "schema_change",
+    "schema_lock_name",
     "spec_hash",
     "validate_spec",
 ]
@@ -164,6 +198,14 @@ PORTABLE_NAME_LENGTH = 63
 
 class SchemaMismatch(DatabaseError):
     """The database's table is not what the applied definition says: nothing was changed."""
+
+
+class SchemaLockTimeout(DatabaseError):
+    """Another process's schema change held the lock too long (MySQL): nothing was changed."""
+
+
+class SchemaChangeNotAllowed(NotSupportedError):
+    """A schema change was asked for where it could not be undone (MySQL, inside a transaction)."""
 
 
 @dataclass(frozen=True)
@@ -438,20 +480,35 @@ _active_editor: contextvars.ContextVar[BaseDatabaseSchemaEditor | None] = contex
 
 
 @contextlib.contextmanager
-def schema_change(using: str = DEFAULT_DB_ALIAS) -> Iterator[BaseDatabaseSchemaEditor]:
-    """One transaction for DDL and the writes that go with it (the definitions).
+def schema_change(
+    using: str = DEFAULT_DB_ALIAS, *, lock_timeout: float | None = None
+) -> Iterator[BaseDatabaseSchemaEditor]:
+    """One unit for DDL and the writes that go with it (the definitions): all or nothing.
 
     Opens Django's schema editor with ``atomic=True`` (or reuses the one
     already open for ``using``): if anything inside fails, the DDL and the
     definition rows roll back together. On SQLite this must not be entered
     inside ``transaction.atomic()`` (Django's schema editor refuses, because
     SQLite cannot switch foreign-key checks off inside a transaction).
+
+    On a backend whose DDL cannot be rolled back (MySQL, MariaDB) the same
+    guarantee is kept another way (see :func:`_compensated_schema_change`):
+    a named lock instead of a row lock, the writes in a transaction of their
+    own on ``using``, the DDL on a second connection one step at a time, and
+    the steps done undone (compensating DDL) if anything fails. There too it
+    must be the outermost transaction. ``lock_timeout`` (seconds, default
+    :data:`MYSQL_LOCK_TIMEOUT`) is how long to wait for another process's
+    change there.
     """
     current = _active_editor.get()
     if current is not None and current.connection.alias == using:
         yield current
         return
     connection = connections[using]
+    if not connection.features.can_rollback_ddl:
+        with _compensated_schema_change(using, lock_timeout) as side_editor:
+            yield side_editor
+        return
     sqlite = connection.vendor == "sqlite"
     editor = connection.schema_editor(atomic=True)
     editor.__enter__()
@@ -483,6 +540,194 @@ def schema_change(using: str = DEFAULT_DB_ALIAS) -> Iterator[BaseDatabaseSchemaE
     finally:
         if sqlite:
             connection.enable_constraint_checking()
+
+
+# --- MySQL / MariaDB: no transactional DDL ------------------------------------------------
+
+#: Seconds a schema change waits for another process's one on MySQL (``GET_LOCK``), and
+#: for a metadata lock on a table (``lock_wait_timeout`` of the DDL connection).
+MYSQL_LOCK_TIMEOUT = 30.0
+
+_journal: contextvars.ContextVar[list[SchemaStep] | None] = contextvars.ContextVar(
+    "dynamic_schema_journal", default=None
+)
+
+_INVERSE = {"create_table": "drop_table", "drop_table": "create_table", "add_column": "drop_column",
+            "drop_column": "add_column", "alter_column": "alter_column", "rename_table": "rename_table"}
+
+
+def schema_lock_name(using: str = DEFAULT_DB_ALIAS) -> str:
+    """The MySQL named lock (``GET_LOCK``) schema changes of database ``using`` take (<= 64 chars)."""
+    database = str(connections[using].settings_dict.get("NAME") or using)
+    return f"dynamic_schema:{hashlib.sha256(database.encode()).hexdigest()[:32]}"
+
+
+@contextlib.contextmanager
+def _compensated_schema_change(using: str, lock_timeout: float | None) -> Iterator[BaseDatabaseSchemaEditor]:
+    """:func:`schema_change` where DDL commits at once (MySQL): lock, journal, undo.
+
+    1. The connection ``using`` must not be in a transaction (its rollback
+       could not undo DDL done inside it): :class:`SchemaChangeNotAllowed`.
+    2. A second connection (the *DDL connection*) takes the named lock
+       :func:`schema_lock_name` (``GET_LOCK``, :class:`SchemaLockTimeout` after
+       ``lock_timeout`` seconds): one change at a time per database, held by a
+       session, not by a transaction that the first ``ALTER`` would commit.
+       It runs with ``STRICT_ALL_TABLES`` added to its ``sql_mode`` whatever
+       the project sets (a type change the data refuses is an error, never a
+       silent coercion to 0 or ''), and a ``lock_wait_timeout`` of its own.
+    3. ``using`` opens a transaction for the definitions (and a stamp's row
+       lock): none of the DDL runs on it, so no implicit commit ends it.
+    4. :func:`apply_schema` runs each step on the DDL connection, with its
+       deferred statements, and records it once done. A step that fails
+       half-way (a column renamed, its type refused) is put back first.
+    5. If anything fails (a step, a write, the commit), the steps done are
+       undone in reverse order (the inverse step: drop what was added,
+       rename back, alter back, re-create what was dropped: *empty*), the
+       table is checked against the definition it started from, and the
+       transaction rolls back: definitions and tables are as before. If
+       the undo itself fails, :class:`SchemaMismatch` says what the table
+       now is; the definitions are unchanged and :func:`check_table`
+       refuses every later change of that table until it is repaired.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block:
+        raise SchemaChangeNotAllowed(
+            f"A schema change on {connection.display_name} cannot run inside transaction.atomic(): "
+            "its DDL commits at once, so a rollback of the enclosing transaction could not undo it. "
+            "Open schema_change() first (outermost) and do the other writes inside it."
+        )
+    timeout = MYSQL_LOCK_TIMEOUT if lock_timeout is None else lock_timeout
+    ddl = connections.create_connection(using)
+    lock = schema_lock_name(using)
+    try:
+        with ddl.cursor() as cursor:
+            cursor.execute("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), "
+                           "'STRICT_ALL_TABLES')")
+            cursor.execute("SET SESSION lock_wait_timeout = %s", [max(1, round(timeout))])
+            cursor.execute("SELECT GET_LOCK(%s, %s)", [lock, timeout])
+            got = cursor.fetchone()[0]
+        if got != 1:
+            raise SchemaLockTimeout(
+                f"Another schema change on {connection.display_name} held the lock {lock!r} for more than "
+                f"{timeout:g} s: nothing was changed. Try again, or pass a longer lock_timeout."
+            )
+        try:
+            yield from _journaled(connection, ddl)
+        finally:
+            # Closing the session releases the lock too: a failure here must not hide the change's own.
+            with contextlib.suppress(DatabaseError), ddl.cursor() as cursor:
+                cursor.execute("SELECT RELEASE_LOCK(%s)", [lock])
+    finally:
+        ddl.close()
+
+
+def _journaled(connection: Any, ddl: Any) -> Iterator[BaseDatabaseSchemaEditor]:
+    """Steps 3-5 of :func:`_compensated_schema_change` (the lock is held)."""
+    editor = ddl.schema_editor(atomic=False)
+    editor.__enter__()
+    journal: list[SchemaStep] = []
+    editor_token, journal_token = _active_editor.set(editor), _journal.set(journal)
+    atomic = transaction.atomic(using=connection.alias)
+    atomic.__enter__()
+    try:
+        try:
+            yield editor
+        finally:
+            _active_editor.reset(editor_token)
+            _journal.reset(journal_token)
+    except BaseException as exc:
+        try:
+            _undo(editor, journal, exc)
+        finally:
+            atomic.__exit__(type(exc), exc, exc.__traceback__)  # rolls the definitions back
+        raise
+    try:
+        atomic.__exit__(None, None, None)  # commits the definitions
+    except BaseException as exc:
+        _undo(editor, journal, exc)
+        raise
+    editor.deferred_sql = []
+    BaseDatabaseSchemaEditor.__exit__(editor, None, None, None)
+
+
+def _inverse(step: SchemaStep) -> SchemaStep:
+    return SchemaStep(_INVERSE[step.action], f"undo: {step.description}", step.after, step.before,
+                      step.new_field, step.old_field)
+
+
+def _undo(editor: BaseDatabaseSchemaEditor, journal: list[SchemaStep], cause: BaseException) -> None:
+    """Undo the steps of ``journal`` (last first), then check the table is as it started."""
+    if not journal:
+        return
+    editor.deferred_sql = []
+    try:
+        for step in reversed(journal):
+            _run_step(editor, _inverse(step))
+            _flush_deferred(editor)
+        check_table(journal[0].before, using=editor.connection.alias, connection=editor.connection)
+        created = journal[0].after if journal[0].before is None else None
+        if created is not None and created.db_table in _table_names("", editor.connection):
+            raise SchemaMismatch(f"Table {created.db_table!r} is still there.")
+    except Exception as exc:
+        raise SchemaMismatch(
+            f"A schema change failed ({cause}) and undoing its steps failed too ({exc}): the definitions "
+            f"are unchanged, the table is not. Steps that were done: {describe_steps(journal)}. "
+            "Repair the table by hand to match the definition (check_table says what differs)."
+        ) from exc
+    finally:
+        journal.clear()
+
+
+def _flush_deferred(editor: BaseDatabaseSchemaEditor) -> None:
+    """Run the statements the editor deferred (indexes, foreign keys): a step is then complete."""
+    while editor.deferred_sql:
+        editor.execute(editor.deferred_sql.pop(0))
+
+
+def _run_journaled(editor: BaseDatabaseSchemaEditor, step: SchemaStep, journal: list[SchemaStep]) -> None:
+    """Run one step completely (MySQL), put a half-done one back, record it once done."""
+    try:
+        _run_step(editor, step)
+        _flush_deferred(editor)
+    except BaseException:
+        editor.deferred_sql = []
+        _put_back_half_done(editor, step)
+        raise
+    journal.append(step)
+
+
+def _put_back_half_done(editor: BaseDatabaseSchemaEditor, step: SchemaStep) -> None:
+    """A step is several statements on MySQL: undo the ones that ran before the one that failed.
+
+    By introspection: a table that was being created and exists is dropped, a column being
+    added that exists is dropped, a column being renamed and changed whose rename went
+    through (text to a relation: ``comment`` became ``comment_id``, then the data refused the
+    new type) is renamed back. What cannot be told apart is left to :func:`_undo`'s check.
+    """
+    connection = editor.connection
+    qn = connection.ops.quote_name
+    before, after = step.before, step.after
+    with contextlib.suppress(Exception):
+        if step.action == "create_table" and after is not None:
+            if after.db_table in _table_names(connection.alias, connection):
+                editor.execute(f"DROP TABLE {qn(after.db_table)}")
+        elif step.action in ("add_column", "alter_column") and before is not None and after is not None:
+            with connection.cursor() as cursor:
+                description = connection.introspection.get_table_description(cursor, before.db_table)
+            actual = {c.name for c in description}
+            old_column = _column_of(before, step.old_field) if step.old_field else None
+            new_column = _column_of(after, step.new_field)
+            if step.action == "add_column" and new_column in actual:
+                editor.execute(f"ALTER TABLE {qn(before.db_table)} DROP COLUMN {qn(new_column)}")
+            elif (step.action == "alter_column" and old_column and old_column != new_column
+                  and new_column in actual and old_column not in actual):
+                editor.execute(f"ALTER TABLE {qn(before.db_table)} RENAME COLUMN {qn(new_column)} "
+                               f"TO {qn(old_column)}")
+
+
+def _column_of(spec: ModelSpec, field_name: str | None) -> str:
+    found = isolated_model(spec)._meta.get_field(field_name or "")
+    return str(getattr(found, "column", field_name))
 
 
 def active_schema_editor(using: str = DEFAULT_DB_ALIAS) -> BaseDatabaseSchemaEditor | None:
@@ -589,11 +834,17 @@ def apply_schema(
     if not steps:
         return steps
     with schema_change(using) as editor:
-        check_table(old, using=using)
+        # On MySQL the editor's connection is the DDL connection: introspect there (a query
+        # of the transaction's connection would hold the table's metadata lock until commit).
+        check_table(old, using=using, connection=editor.connection)
         if new is not None and (old is None or new.db_table != old.db_table):
-            _refuse_existing_table(new.db_table, using)
+            _refuse_existing_table(new.db_table, using, editor.connection)
+        journal = _journal.get()
         for step in steps:
-            _run_step(editor, step)
+            if journal is None:
+                _run_step(editor, step)
+            else:
+                _run_journaled(editor, step, journal)
     return steps
 
 
@@ -624,9 +875,28 @@ def _run_step(editor: BaseDatabaseSchemaEditor, step: SchemaStep) -> None:
     elif step.action == "drop_column":
         editor.remove_field(model(step.before), column(step.before, step.old_field))
     elif step.action == "alter_column":
-        editor.alter_field(
-            model(step.before), column(step.before, step.old_field), column(step.after, step.new_field)
-        )
+        before = model(step.before)
+        old, new = column(step.before, step.old_field), column(step.after, step.new_field)
+        if editor.connection.vendor == "mysql" and old.has_db_default() and (
+            old.db_type(editor.connection) != new.db_type(editor.connection)
+        ):
+            # Django's MySQL editor repeats the old column's DEFAULT in the MODIFY that changes
+            # the type ("MODIFY comment integer DEFAULT '' NOT NULL": refused, error 1067, even
+            # on an empty table). Drop the default first, then change the type.
+            plain = _without_db_default(old, before)
+            editor.alter_field(before, old, plain)
+            old = plain
+        editor.alter_field(before, old, new)
+
+
+def _without_db_default(field: models.Field[Any, Any], model: type[models.Model]) -> models.Field[Any, Any]:
+    """A copy of ``field`` (of ``model``) without its database default."""
+    name, _path, args, kwargs = field.deconstruct()
+    kwargs.pop("db_default", None)
+    plain = type(field)(*args, **kwargs)
+    plain.set_attributes_from_name(name or field.name)
+    plain.model = model
+    return plain
 
 
 def expected_columns(spec: ModelSpec) -> list[str]:
@@ -635,28 +905,29 @@ def expected_columns(spec: ModelSpec) -> list[str]:
     return [f.column for f in model._meta.concrete_fields if f.column]
 
 
-def _table_names(using: str) -> set[str]:
-    connection = connections[using]
+def _table_names(using: str, connection: Any = None) -> set[str]:
+    connection = connection or connections[using]
     with connection.cursor() as cursor:
         return set(connection.introspection.table_names(cursor))
 
 
-def _refuse_existing_table(db_table: str, using: str) -> None:
-    if db_table in _table_names(using):
+def _refuse_existing_table(db_table: str, using: str, connection: Any = None) -> None:
+    if db_table in _table_names(using, connection):
         raise SchemaMismatch(f"Table {db_table!r} exists already: nothing was changed.")
 
 
-def check_table(spec: ModelSpec | None, *, using: str = DEFAULT_DB_ALIAS) -> None:
+def check_table(spec: ModelSpec | None, *, using: str = DEFAULT_DB_ALIAS, connection: Any = None) -> None:
     """Raise :class:`SchemaMismatch` unless the database holds exactly ``spec``'s table.
 
     ``None`` means no table (nothing to check). Otherwise the table must exist
     with exactly the columns :func:`expected_columns` names (by introspection,
-    in any order: a SQLite rebuild may reorder them).
+    in any order: a SQLite rebuild may reorder them). ``connection``: introspect
+    on that one (default: ``connections[using]``).
     """
     if spec is None:
         return
-    connection = connections[using]
-    if spec.db_table not in _table_names(using):
+    connection = connection or connections[using]
+    if spec.db_table not in _table_names(using, connection):
         raise SchemaMismatch(
             f"Table {spec.db_table!r} of the applied definition does not exist: nothing was changed."
         )

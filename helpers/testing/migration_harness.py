@@ -5,7 +5,8 @@ tested, because testing it is slow: the usual tool drops every table and
 replays the whole migration history for every test. This harness replays the
 history **once** per starting point and keeps a *snapshot* of the database
 there; every test restores that snapshot (a page copy on SQLite, a template
-database on PostgreSQL) and runs only the migrations under test::
+database on PostgreSQL, a repair of only the tables the last test changed on
+MySQL/MariaDB) and runs only the migrations under test::
 
     harness = MigrationHarness()
     old = harness.start(("roster", "0002_person_name"))      # the database at X
@@ -31,8 +32,14 @@ Where the harness works
     snapshot database ``<test database>_mh<token>_<key>`` inside a
     transaction rolled back after the test, or a copy of it,
     ``<test database>_mh<token>_work`` (``<token>`` is random per process, so
-    each process, each pytest-xdist worker included, has its own). The swap
-    is for the current thread only.
+    each process, each pytest-xdist worker included, has its own). On MySQL
+    (MariaDB 10.5 or later) it is always ``<test database>_mh<token>_work``:
+    MySQL has no transactional DDL, so nothing can be rolled back, and before
+    each test the harness compares each of its tables with the snapshot
+    database's (``SHOW CREATE TABLE``, ``CHECKSUM TABLE``, the
+    ``AUTO_INCREMENT`` counter) and repairs only those that differ (see
+    :class:`_MysqlBackend`); a failed, half-applied migration is repaired the
+    same way. The swap is for the current thread only.
 
 Snapshots
     Kept per process, keyed on a hash of the contents of every migration file
@@ -40,9 +47,10 @@ Snapshots
     signals setting. When a migration file changes, the key changes: the
     snapshot is rebuilt and the changed migration modules are imported again
     (their stale bytecode is removed), so the test sees the new code. The
-    PostgreSQL snapshot databases are dropped when the process exits. Each
-    carries its owner's mark (``COMMENT ON DATABASE``: pid, host, boot id,
-    process start time); the first harness of a process drops the leftovers
+    PostgreSQL and MySQL snapshot databases are dropped when the process
+    exits. Each carries its owner's mark (``COMMENT ON DATABASE``; on MariaDB
+    ``CREATE DATABASE ... COMMENT``: pid, host, boot id, process start time);
+    the first harness of a process drops the leftovers
     of processes that are gone (a killed run), and never touches those of a
     process still running, on this machine or another.
 
@@ -53,22 +61,27 @@ Snapshots kept across runs
     database file (with a ``.gitignore`` of ``*``), else, for a database in
     memory, in ``<tmp>/migration_harness-<uid>/``; on PostgreSQL a template
     database ``mh_kept_<group>_<key>`` marked ``migration_harness kept ...``
-    (:data:`KEPT_MARK`), which the dead-owner sweep never matches. The key
+    (:data:`KEPT_MARK`), which the dead-owner sweep never matches; on MySQL a
+    database of that name and mark, its tables copied. The key
     covers the migration files' contents, the Django version, the backend
-    (SQLite, or the PostgreSQL server and user), the plan, the targets, the
+    (SQLite, or the server and user), the plan, the targets, the
     folders of the targets' migrations and the signals setting; the *group*
     is the same without files and Django (another checkout of the project is
     another group, so its runs never remove this one's as stale). A new
     process whose key matches copies the kept snapshot (SQLite: into memory;
-    PostgreSQL: ``CREATE DATABASE ... TEMPLATE`` into a database of its own)
-    and runs no migration; otherwise it migrates, then publishes atomically
-    (SQLite: a file written aside then ``os.replace``; PostgreSQL: a copy
-    renamed with ``ALTER DATABASE ... RENAME``: when two processes publish
-    at once, one rename wins and the other drops its copy) and removes the
+    PostgreSQL: ``CREATE DATABASE ... TEMPLATE`` into a database of its own;
+    MySQL: table by table into a database of its own) and runs no migration;
+    otherwise it migrates, then publishes atomically (SQLite: a file written
+    aside then ``os.replace``; PostgreSQL: a copy renamed with ``ALTER
+    DATABASE ... RENAME``: when two processes publish at once, one rename
+    wins and the other drops its copy; MySQL: the database is created under
+    its owner's mark, which a reader never uses, filled, then given the kept
+    mark: the second process's ``CREATE DATABASE`` fails and it keeps the
+    first one's; a dead publisher's half-filled one is replaced) and removes the
     kept snapshots of the same group with another key (stale: never used
     again). A kept snapshot is checked before use (SQLite: its
     ``django_migrations`` rows hold the plan; PostgreSQL: its mark names the
-    key) and rebuilt when not right. ``reuse=False``, or
+    key; MySQL: both) and rebuilt when not right. ``reuse=False``, or
     ``MIGRATION_HARNESS_REUSE = False`` in the settings, neither uses nor
     keeps them; :func:`clear_kept_snapshots` removes them. As with
     ``--reuse-db``, rows written by ``post_migrate`` receivers are those of
@@ -162,6 +175,7 @@ __all__ = [
     "MigrationTargetError",
     "MigrationTestCase",
     "ReplacedMigrationError",
+    "SnapshotError",
     "Target",
     "Targets",
     "UnknownAppError",
@@ -546,7 +560,8 @@ def _process_token() -> str:
 
 
 _pg_swept: set[str] = set()
-_pg_databases: dict[str, dict[str, Any]] = {}  # snapshot database -> settings to drop it at exit
+#: Every harness database of this process (PostgreSQL, MySQL) -> its settings, to drop it at exit.
+_pg_databases: dict[str, dict[str, Any]] = {}
 _pg_pool: dict[tuple[int, str], BaseDatabaseWrapper] = {}  # (thread, database) -> open connection
 
 #: The comment on every database the harness creates on PostgreSQL: this mark, then its owner.
@@ -611,7 +626,38 @@ def owner_alive(mark: str) -> bool:
     return start == "-" or _safe(_process_start(pid)) in (start, "-")
 
 
-class _PostgresBackend(_Backend):
+class _ServerBackend(_Backend):
+    """What the server backends (PostgreSQL, MySQL) share: a build database made on the server.
+
+    Subclasses set ``original`` and ``prefix`` and give ``_admin``, ``_drop`` and ``_create``.
+    """
+
+    original: BaseDatabaseWrapper
+    prefix: str
+
+    def _admin(self) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _drop(self, cursor: Any, name: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _create(self, cursor: Any, name: str) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _connect(self, name: str) -> BaseDatabaseWrapper:
+        wrapper = _new_wrapper(self.original, name)
+        wrapper.ensure_connection()
+        return wrapper
+
+    def fresh(self) -> BaseDatabaseWrapper:
+        name = f"{self.prefix}build"
+        with self._admin() as cursor:
+            self._drop(cursor, name)
+            self._create(cursor, name)
+        return self._connect(name)
+
+
+class _PostgresBackend(_ServerBackend):
     """Snapshots are databases next to the test database, ``<test db>_mh<token>_<key>``.
 
     With ``rolls_back`` (the default), a test connects to the snapshot database
@@ -669,18 +715,6 @@ class _PostgresBackend(_Backend):
             for name, mark in cursor.fetchall():
                 if not owner_alive(mark):
                     self._drop(cursor, name)
-
-    def _connect(self, name: str) -> BaseDatabaseWrapper:
-        wrapper = _new_wrapper(self.original, name)
-        wrapper.ensure_connection()
-        return wrapper
-
-    def fresh(self) -> BaseDatabaseWrapper:
-        name = f"{self.prefix}build"
-        with self._admin() as cursor:
-            self._drop(cursor, name)
-            self._create(cursor, name)
-        return self._connect(name)
 
     def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> str:
         _really_close(wrapper)
@@ -788,14 +822,406 @@ class _PostgresBackend(_Backend):
         return names
 
 
+_mysql_swept: set[str] = set()
+_mysql_pool: dict[tuple[int, str], BaseDatabaseWrapper] = {}  # (thread, work database) -> connection
+_mysql_tables: dict[str, dict[str, _MysqlTable]] = {}  # snapshot database -> its tables, read once
+_AUTO_INCREMENT = re.compile(r" AUTO_INCREMENT=(\d+)")
+#: A statement that waits longer than this for a lock (another session's) fails instead of hanging.
+_MYSQL_LOCK_WAIT = 30
+
+
+class SnapshotError(HarnessStateError):
+    """A snapshot cannot be made faithfully on this database (the message says what to change)."""
+
+
+@dataclass(frozen=True)
+class _MysqlTable:
+    """One table of a MySQL snapshot database, as a restore compares and copies it."""
+
+    create: str  # its SHOW CREATE TABLE, AUTO_INCREMENT included
+    shape: str  # the same without AUTO_INCREMENT=N: what a schema change changes
+    checksum: int | None  # CHECKSUM TABLE: what a change to its rows changes
+    columns: str  # the columns an INSERT ... SELECT copies (generated ones are computed), quoted
+
+
+def _mysql_errno(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+class _MysqlBackend(_ServerBackend):
+    """Snapshots are databases next to the test database, ``<test db>_mh<token>_<key>`` (MariaDB).
+
+    MySQL has neither transactional DDL (every ``ALTER`` commits at once, so a
+    test cannot be rolled back) nor ``CREATE DATABASE ... TEMPLATE``. A snapshot
+    is a database the migrations built (its tables moved there with one
+    ``RENAME TABLE``), never written again. Each test works in one database of
+    this process, ``<test db>_mh<token>_work``, which :meth:`restore` makes
+    equal to the snapshot by repairing only what the last test changed:
+
+    * tables that are not in the snapshot (created by a migration) are dropped;
+    * tables whose ``SHOW CREATE TABLE`` (``AUTO_INCREMENT`` aside) differs
+      from the snapshot's (altered, half-altered by a failed migration,
+      renamed, dropped) are dropped and created again from the snapshot's
+      statement, then filled with ``INSERT ... SELECT``;
+    * tables of the same shape whose ``CHECKSUM TABLE`` differs get their
+      rows back (``DELETE``, then ``INSERT ... SELECT``);
+    * the other tables are not touched.
+
+    ``AUTO_INCREMENT`` counters are not put back (as sequences in PostgreSQL's
+    rolled-back tests, and in Django's ``TestCase``): a new row's id follows
+    the last test's. Resetting one is DDL (``TRUNCATE``, ``ALTER TABLE``),
+    which costs as much as the rest of a test's restore several times over
+    (measured: 10-30 ms a statement on a loaded machine, against 0.3 ms for
+    ``DELETE`` and ``INSERT ... SELECT``).
+
+    Foreign key checks are off for the repair only (that session). A work
+    database holding a view, trigger, routine or event (a ``RunSQL``) is made
+    again from scratch; a snapshot holding one is refused
+    (:class:`SnapshotError`): the table copy would not carry it. The
+    checksums are MySQL's 32-bit ones: two different contents of a table of
+    the same shape compare equal with a chance of about 1 in 2**32.
+
+    Owner marks are database comments (``CREATE DATABASE ... COMMENT``,
+    MariaDB 10.5 and later), as on PostgreSQL; the first harness of a process
+    drops only the harness databases whose owner is gone.
+    """
+
+    def __init__(self, original: BaseDatabaseWrapper) -> None:
+        super().__init__(original)
+        full = str(original.settings_dict["NAME"])
+        tag = hashlib.sha256(f"{full}|{original.alias}".encode()).hexdigest()[:4]
+        self.prefix = f"{full[:30]}_mh{_process_token()}{tag}_"  # 44 characters at most: + 12 < 64
+        self.work_name = f"{self.prefix}work"
+        self._check_server()
+        self._sweep()
+
+    def _check_server(self) -> None:
+        """Refuse a server without database comments (Oracle MySQL; MariaDB before 10.5)."""
+        s = self.original.settings_dict
+        server = f"{s.get('HOST')}|{s.get('PORT')}"
+        if server in _mysql_swept:  # checked with the sweep, once per process and server
+            return
+        with self._admin() as cursor:  # not the connection's own: its database need not exist
+            cursor.execute("SELECT VERSION()")
+            version = str(cursor.fetchone()[0])
+        numbers = tuple(int(n) for n in re.findall(r"\d+", version.split("-")[0])[:2])
+        if "mariadb" in version.lower() and numbers >= (10, 5):
+            return
+        kind = "MariaDB" if "mariadb" in version.lower() else "MySQL"
+        raise ImproperlyConfigured(
+            f"The migration harness on MySQL needs MariaDB 10.5 or later (database {self.original.alias!r} "
+            f"is {kind} {version}): it marks each snapshot database with its owner process in "
+            "CREATE DATABASE ... COMMENT, which this server does not have, so that a test run never "
+            "drops another run's snapshots. Run the harness tests on MariaDB, PostgreSQL or SQLite."
+        )
+
+    @contextlib.contextmanager
+    def _admin(self) -> Iterator[Any]:
+        with self.original._nodb_cursor() as cursor:
+            cursor.execute(f"SET SESSION lock_wait_timeout = {_MYSQL_LOCK_WAIT}")
+            yield cursor
+
+    def _qn(self, name: str) -> str:
+        return str(self.original.ops.quote_name(name))
+
+    def _drop(self, cursor: Any, name: str) -> None:
+        for key in [k for k in _mysql_pool if k[1] == name]:
+            _really_close(_mysql_pool.pop(key))
+        cursor.execute(f"DROP DATABASE IF EXISTS {self._qn(name)}")
+        _mysql_tables.pop(name, None)
+        _pg_databases.pop(name, None)
+
+    def _create(self, cursor: Any, name: str) -> None:
+        """Create database ``name`` (the test database's character set), marked as this process's."""
+        suffix = self.original.creation.sql_table_creation_suffix()
+        cursor.execute(f"CREATE DATABASE {self._qn(name)} {suffix} COMMENT %s", [_owner_mark()])
+        _pg_databases[name] = dict(self.original.settings_dict)  # dropped at exit
+
+    def _marked(self, cursor: Any, prefix: str) -> dict[str, str]:
+        cursor.execute(
+            "SELECT schema_name, schema_comment FROM information_schema.schemata "
+            "WHERE schema_comment LIKE %s ORDER BY schema_name",
+            [f"{prefix}%"],
+        )
+        return dict(cursor.fetchall())
+
+    def _sweep(self) -> None:
+        """Drop the harness databases of processes that are gone (once per process and server)."""
+        s = self.original.settings_dict
+        server = f"{s.get('HOST')}|{s.get('PORT')}"
+        if server in _mysql_swept:
+            return
+        _mysql_swept.add(server)
+        with self._admin() as cursor:
+            for name, mark in self._marked(cursor, f"{OWNER_MARK} ").items():
+                if not owner_alive(mark):
+                    self._drop(cursor, name)
+
+    # -- reading and copying tables
+
+    def _extras(self, cursor: Any, schema: str) -> list[str]:
+        """The views, sequences, triggers, routines and events of ``schema`` (a table copy loses them)."""
+        cursor.execute(
+            "SELECT CONCAT(LOWER(table_type), ' ', table_name) FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_type <> 'BASE TABLE' "
+            "UNION ALL SELECT CONCAT('trigger ', trigger_name) FROM information_schema.triggers "
+            "WHERE trigger_schema = %s "
+            "UNION ALL SELECT CONCAT(LOWER(routine_type), ' ', routine_name) "
+            "FROM information_schema.routines WHERE routine_schema = %s "
+            "UNION ALL SELECT CONCAT('event ', event_name) FROM information_schema.events "
+            "WHERE event_schema = %s",
+            [schema] * 4,
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+    def _table_names(self, cursor: Any, schema: str) -> list[str]:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name",
+            [schema],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def _show_create(self, cursor: Any, schema: str, table: str) -> tuple[str, str]:
+        """The table's ``SHOW CREATE TABLE``, and the same without its ``AUTO_INCREMENT`` counter."""
+        cursor.execute(f"SHOW CREATE TABLE {self._qn(schema)}.{self._qn(table)}")
+        create = cursor.fetchone()[1]
+        return create, _AUTO_INCREMENT.sub("", create)
+
+    def _checksums(self, cursor: Any, schema: str, tables: Sequence[str]) -> list[int | None]:
+        if not tables:
+            return []
+        cursor.execute("CHECKSUM TABLE " + ", ".join(f"{self._qn(schema)}.{self._qn(t)}" for t in tables))
+        return [row[1] for row in cursor.fetchall()]  # in the order asked
+
+    def _describe(self, cursor: Any, snapshot: str) -> dict[str, _MysqlTable]:
+        """Read the snapshot database's tables once (it never changes)."""
+        extras = self._extras(cursor, snapshot)
+        if extras:
+            raise SnapshotError(
+                f"The migrations before the harness's start point create {', '.join(extras)}: the MySQL "
+                "snapshot copies tables (SHOW CREATE TABLE, INSERT ... SELECT) and would lose them. "
+                "Start the harness after the migration that creates them is undone, or test this "
+                "migration on PostgreSQL or SQLite, whose snapshots copy the whole database."
+            )
+        names = self._table_names(cursor, snapshot)
+        cursor.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s "
+            "AND extra NOT LIKE %s ORDER BY table_name, ordinal_position",
+            [snapshot, "%GENERATED%"],
+        )
+        columns: dict[str, list[str]] = {}
+        for table, column in cursor.fetchall():
+            columns.setdefault(table, []).append(self._qn(column))
+        checksums = self._checksums(cursor, snapshot, names)
+        tables = {}
+        for name, checksum in zip(names, checksums, strict=True):
+            create, shape = self._show_create(cursor, snapshot, name)
+            tables[name] = _MysqlTable(create, shape, checksum, ", ".join(columns.get(name, [])))
+        _mysql_tables[snapshot] = tables
+        return tables
+
+    def _fill(self, cursor: Any, source: str, target: str, name: str, table: _MysqlTable) -> None:
+        if table.columns:
+            src, dst = f"{self._qn(source)}.{self._qn(name)}", f"{self._qn(target)}.{self._qn(name)}"
+            cursor.execute(f"INSERT INTO {dst} ({table.columns}) SELECT {table.columns} FROM {src}")  # noqa: S608 (quoted)
+
+    def _copy(self, cursor: Any, source: str, target: str) -> None:
+        """Create every table of snapshot ``source`` in the (empty) database ``target``, rows included."""
+        tables = _mysql_tables.get(source) or self._describe(cursor, source)
+        cursor.execute(f"USE {self._qn(target)}")  # the statements name their tables (and references) bare
+        cursor.execute("SET SESSION foreign_key_checks = 0")
+        try:
+            for name, table in tables.items():
+                cursor.execute(table.create)
+                self._fill(cursor, source, target, name, table)
+        finally:
+            cursor.execute("SET SESSION foreign_key_checks = 1")
+
+    # -- the backend interface
+
+    def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> str:
+        build = str(wrapper.settings_dict["NAME"])
+        _really_close(wrapper)
+        snapshot = f"{self.prefix}{key[:12]}"
+        with self._admin() as cursor:
+            try:
+                extras = self._extras(cursor, build)
+                if extras:
+                    self._describe(cursor, build)  # raises SnapshotError, saying what
+                self._drop(cursor, snapshot)
+                self._create(cursor, snapshot)
+                names = self._table_names(cursor, build)
+                if names:  # one statement, metadata only: the foreign keys follow their tables
+                    src, dst = self._qn(build), self._qn(snapshot)
+                    moves = [f"{src}.{self._qn(n)} TO {dst}.{self._qn(n)}" for n in names]
+                    cursor.execute("RENAME TABLE " + ", ".join(moves))
+                self._describe(cursor, snapshot)
+            except BaseException:
+                self._drop(cursor, snapshot)
+                raise
+            finally:
+                self._drop(cursor, build)
+        return snapshot
+
+    def restore(self, snapshot: str) -> BaseDatabaseWrapper:
+        key = (threading.get_ident(), self.work_name)
+        wrapper = _mysql_pool.pop(key, None)
+        if wrapper is not None:
+            try:
+                if not wrapper.is_usable():
+                    raise RuntimeError("the pooled connection is gone")
+                self._repair(wrapper, snapshot)
+                return wrapper
+            except Exception:  # anything unexpected: the work database is made again
+                _really_close(wrapper)
+        with self._admin() as cursor:
+            self._drop(cursor, self.work_name)
+            self._create(cursor, self.work_name)
+            self._copy(cursor, snapshot, self.work_name)
+        return self._connect(self.work_name)
+
+    def _repair(self, wrapper: BaseDatabaseWrapper, snapshot: str) -> None:
+        """Make the work database equal to ``snapshot`` again, touching only what differs."""
+        tables = _mysql_tables.get(snapshot)
+        if tables is None:
+            with self._admin() as cursor:
+                tables = self._describe(cursor, snapshot)
+        work, qn = self.work_name, self._qn
+        with wrapper.cursor() as cursor:
+            cursor.execute(f"SET SESSION lock_wait_timeout = {_MYSQL_LOCK_WAIT}")
+            if self._extras(cursor, work):  # a RunSQL's view or trigger: not a table to compare
+                raise RuntimeError("the work database holds more than tables")
+            present = set(self._table_names(cursor, work))
+            drop = present - tables.keys()
+            create = tables.keys() - present
+            same = []
+            for name in sorted(present & tables.keys()):
+                if self._show_create(cursor, work, name)[1] != tables[name].shape:
+                    drop.add(name)
+                    create.add(name)
+                else:
+                    same.append(name)
+            checksums = self._checksums(cursor, work, same)
+            refill = [name for name, checksum in zip(same, checksums, strict=True)
+                      if checksum != tables[name].checksum]  # fmt: skip
+            if not (drop or create or refill):
+                return
+            cursor.execute(f"USE {qn(work)}")
+            cursor.execute("SET SESSION foreign_key_checks = 0")
+            try:
+                if drop:
+                    cursor.execute("DROP TABLE " + ", ".join(f"{qn(work)}.{qn(n)}" for n in sorted(drop)))
+                for name in sorted(create):
+                    cursor.execute(tables[name].create)
+                    self._fill(cursor, snapshot, work, name, tables[name])
+                for name in refill:
+                    cursor.execute(f"DELETE FROM {qn(work)}.{qn(name)}")  # noqa: S608 (quoted)
+                    self._fill(cursor, snapshot, work, name, tables[name])
+            finally:
+                cursor.execute("SET SESSION foreign_key_checks = 1")
+
+    def release(self, wrapper: BaseDatabaseWrapper) -> None:
+        name = str(wrapper.settings_dict["NAME"])
+        if name == self.work_name:
+            if wrapper.connection is not None and wrapper.get_autocommit() and not wrapper.in_atomic_block:
+                _mysql_pool[(threading.get_ident(), name)] = wrapper  # repaired, not made again, next test
+            else:
+                _really_close(wrapper)
+            return
+        _really_close(wrapper)
+        with self._admin() as cursor:  # a snapshot that failed to build
+            self._drop(cursor, name)
+
+    def drop_snapshot(self, snapshot: str) -> None:
+        with contextlib.suppress(Exception), self._admin() as cursor:
+            self._drop(cursor, snapshot)
+
+    kept_name = staticmethod(_PostgresBackend.kept_name)
+
+    def kept_location(self, kept: _Kept) -> str:
+        return self.kept_name(kept)
+
+    def load_kept(self, kept: _Kept, key: str) -> str | None:
+        name = self.kept_name(kept)
+        local = f"{self.prefix}{key[:12]}"
+        with self._admin() as cursor:
+            if self._marked(cursor, f"{KEPT_MARK} group={kept.group[:10]} ").get(name) != kept.mark():
+                return None  # none, or not published completely (still owner-marked): rebuilt
+            try:
+                cursor.execute(f"SELECT app, name FROM {self._qn(name)}.django_migrations")  # noqa: S608 (quoted)
+                rows = set(cursor.fetchall())
+            except Exception:
+                rows = set()
+            if not kept.applied <= rows:  # not what its mark says: never used, rebuilt
+                self._drop(cursor, name)
+                return None
+            self._drop(cursor, local)
+            self._create(cursor, local)
+            try:
+                self._describe(cursor, name)
+                self._copy(cursor, name, local)
+                _mysql_tables.pop(name, None)
+                self._describe(cursor, local)
+            except Exception:  # another run removed it meanwhile (stale to it, or --harness-clear)
+                self._drop(cursor, local)
+                _mysql_tables.pop(name, None)
+                return None
+        return local
+
+    def publish(self, snapshot: str, kept: _Kept) -> None:
+        name = self.kept_name(kept)
+        with self._admin() as cursor:
+            try:
+                self._create(cursor, name)  # owner-marked while filled: swept if this process dies now
+            except Exception as exc:
+                if _mysql_errno(exc) != 1007:
+                    raise
+                # It exists: another run published it, or is publishing it now (its owner's mark),
+                # or died doing so (a dead owner's mark): only that last one is replaced.
+                mark = self._marked(cursor, "").get(name, "")
+                if not mark.startswith(f"{OWNER_MARK} ") or owner_alive(mark):
+                    return
+                self._drop(cursor, name)
+                self._create(cursor, name)
+            _pg_databases.pop(name, None)  # outlives this process once published
+            try:
+                self._copy(cursor, snapshot, name)
+                # The mark is the publication: a reader uses a kept database only when it names its key.
+                cursor.execute(f"ALTER DATABASE {self._qn(name)} COMMENT %s", [kept.mark()])
+            except BaseException:
+                self._drop(cursor, name)
+                raise
+            for other in self._marked(cursor, f"{KEPT_MARK} group={kept.group[:10]} "):
+                if other != name:  # same server, targets and signals, other files or Django: stale
+                    with contextlib.suppress(Exception):
+                        self._drop(cursor, other)
+
+    def clear_kept(self) -> list[str]:
+        with self._admin() as cursor:
+            names = list(self._marked(cursor, f"{KEPT_MARK} "))
+            for name in names:
+                self._drop(cursor, name)
+        return names
+
+
 def _backend_for(original: BaseDatabaseWrapper, isolation: str) -> _Backend:
     if original.vendor == "sqlite":
         return _SqliteBackend(original)
     if original.vendor == "postgresql":
         return _PostgresBackend(original, rolls_back=isolation != "copy")
+    if original.vendor == "mysql":
+        if isolation == "transaction":
+            raise ImproperlyConfigured(
+                "isolation='transaction' cannot work on MySQL: it has no transactional DDL (each "
+                "ALTER TABLE commits at once), so a test's migrations cannot be rolled back. Use "
+                "'auto' or 'copy': the work database is repaired from the snapshot before each test."
+            )
+        return _MysqlBackend(original)
     raise ImproperlyConfigured(
-        f"The migration harness supports SQLite and PostgreSQL; database {original.alias!r} is "
-        f"{original.vendor}."
+        f"The migration harness supports SQLite, PostgreSQL and MySQL (MariaDB); database "
+        f"{original.alias!r} is {original.vendor}."
     )
 
 
@@ -865,7 +1291,7 @@ def clear_kept_snapshots(database: str = DEFAULT_DB_ALIAS) -> list[str]:
 
     SQLite: the ``*.sqlite3`` files of the kept-snapshot folder (``MIGRATION_HARNESS_DIR``,
     else ``.migration_harness/`` next to the database file, else a folder in the system's
-    temporary folder). PostgreSQL: every database of the server marked :data:`KEPT_MARK`.
+    temporary folder). PostgreSQL and MySQL: every database of the server marked :data:`KEPT_MARK`.
     The snapshots of this process stay usable until it ends.
     """
     if database not in connections:
@@ -927,14 +1353,16 @@ def drop_snapshots() -> None:
 
 def _drop_templates_at_exit() -> None:
     """Drop this process's PostgreSQL snapshot databases (the connections may be gone)."""
-    for key in list(_pg_pool):
-        _really_close(_pg_pool.pop(key))
+    for pool in (_pg_pool, _mysql_pool):
+        for key in list(pool):
+            _really_close(pool.pop(key))
     for name, settings_dict in list(_pg_databases.items()):
         with contextlib.suppress(Exception):
             backend = load_backend(settings_dict["ENGINE"])
             admin = backend.DatabaseWrapper({**settings_dict, "NAME": None}, "__migration_harness__")
+            force = " WITH (FORCE)" if admin.vendor == "postgresql" else ""
             with admin._nodb_cursor() as cursor:
-                cursor.execute(f"DROP DATABASE IF EXISTS {admin.ops.quote_name(name)} WITH (FORCE)")
+                cursor.execute(f"DROP DATABASE IF EXISTS {admin.ops.quote_name(name)}{force}")
 
 
 atexit.register(_drop_templates_at_exit)
@@ -946,7 +1374,8 @@ _active: dict[str, MigrationHarness] = {}
 
 #: ``"auto"``: on PostgreSQL, a transaction rolled back after the test unless a migration
 #: after the start point is non-atomic; ``"transaction"``: always that; ``"copy"``: a copy of
-#: the snapshot database per test. SQLite always restores a copy (its backup API).
+#: the snapshot database per test. SQLite always restores a copy (its backup API); MySQL
+#: always repairs its work database ("transaction" is refused there: no transactional DDL).
 ISOLATIONS = ("auto", "transaction", "copy")
 
 

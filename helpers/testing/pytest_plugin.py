@@ -27,7 +27,7 @@ Snapshots kept across runs
     Each snapshot is kept for the next run (SQLite: a file in
     ``.migration_harness/`` next to the database file, or in the system's
     temporary folder for a database in memory; PostgreSQL: a template database
-    ``mh_kept_...``), keyed on the migration files' contents, the Django
+    ``mh_kept_...``; MariaDB: a database ``mh_kept_...``), keyed on the migration files' contents, the Django
     version, the backend, the targets and the signals setting; a changed file
     makes a new key, and the old snapshot is removed when the new one is kept.
     ``--harness-no-reuse`` (or ``MIGRATION_HARNESS_REUSE = False`` in the
@@ -85,7 +85,7 @@ def _clear_once(config: pytest.Config) -> None:
 
         config.stash[_cleared] = True
         for alias in connections:
-            if connections[alias].vendor in ("sqlite", "postgresql"):
+            if connections[alias].vendor in ("sqlite", "postgresql", "mysql"):
                 clear_kept_snapshots(alias)
 
 

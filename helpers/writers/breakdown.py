@@ -15,13 +15,22 @@ key. The documented fix is a manual edit into three migrations.
    ``id`` is written as the library documents (``id =
    models.AutoField(primary_key=True)``), a state-only ``AlterField`` that
    keeps Django's state in step with the model without touching the table;
-2. ``NNNN_breakdown_copy``: one ``bdmodels.migration_ops.CopyDataToPartial``
-   per new partial (``INSERT ... SELECT``; its reverse is ``UPDATE ... FROM``);
+2. ``NNNN_breakdown_copy``: what the page does with one
+   ``bdmodels.migration_ops.CopyDataToPartial`` per new partial (an ``INSERT ...
+   SELECT``, reversed by an ``UPDATE`` joining the partial), as one ``RunPython``
+   whose functions are written into the file: the library's operation cannot run
+   on MySQL/MariaDB (it is ``atomic = True``, so Django wraps it in a transaction
+   there, where its ``schema_editor.execute()`` is refused for lack of
+   transactional DDL; its reverse is ``UPDATE ... FROM``, which MySQL lacks). The
+   written copy runs the same ``INSERT ... SELECT`` through a cursor and reverses
+   with the database's own multi-table ``UPDATE`` (``UPDATE ... FROM``, MySQL's
+   ``UPDATE ... JOIN``, or correlated subqueries), then empties the partials of the
+   copied rows, so that forwards, backwards and forwards again all work;
 3. ``NNNN_breakdown_cleanup``: the moved fields removed, as one
    ``SeparateDatabaseAndState``: Django's ``RemoveField`` for the state, and
    for the database a ``RunPython`` whose two functions are written into the
    migration file itself. The reverse function re-adds the columns nullable
-   (a cheap ``ADD COLUMN``), fills them from the partials, and restores their
+   (a cheap ``ADD COLUMN``), fills them from the partials (the same ``UPDATE``), and restores their
    real definition (``NOT NULL``, default, index) at once: on SQLite one
    rebuild of the table per model, whatever the number of fields. A plain
    ``RemoveField`` (what the page moves into the cleanup) cannot be reversed
@@ -106,8 +115,121 @@ def check_library_compatible() -> None:
         )
 
 
+#: Written into both the copy and the cleanup migration: the copy back from the partials.
+UPDATE_FUNCTION = '''
+def update_syntax(connection):
+    """The multi-table UPDATE this database has: "from", "join" (MySQL/MariaDB) or "subquery"."""
+    if connection.vendor == "postgresql":
+        return "from"
+    if connection.vendor == "sqlite":  # UPDATE ... FROM since SQLite 3.33.0
+        return "from" if connection.Database.sqlite_version_info >= (3, 33, 0) else "subquery"
+    if connection.vendor == "mysql":
+        return "join"
+    return "subquery"  # standard SQL: one correlated subquery per column
+
+
+def run_sql(schema_editor, sql):
+    """``schema_editor.execute(sql)`` (which ``sqlmigrate`` collects), or a plain cursor where
+    it refuses: inside a transaction on a database without transactional DDL (MySQL), which is
+    where Django runs this migration's ``RunPython`` there."""
+    connection = schema_editor.connection
+    refused = connection.in_atomic_block and not connection.features.can_rollback_ddl
+    if refused and not schema_editor.collect_sql:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+    else:
+        schema_editor.execute(sql)
+
+
+def update_from_partials(schema_editor, model, partials, syntax=None):
+    """Set the moved columns of ``model``'s rows from its partials' rows, in one UPDATE.
+
+    ``partials`` is a list of (partial model, moved field names); rows match on
+    the primary key, as the library's CopyDataToPartial does. The statement is the
+    database's own (``update_syntax``): UPDATE ... FROM (PostgreSQL, SQLite),
+    UPDATE ... JOIN ... SET (MySQL/MariaDB, which has no UPDATE ... FROM), or
+    correlated subqueries (any other database).
+    """
+    qn = schema_editor.quote_name
+    syntax = syntax or update_syntax(schema_editor.connection)
+    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+    sets, sources, matches = [], [], []
+    for index, (part, names) in enumerate(partials):
+        src = qn("src%d" % index)
+        source = f"{qn(part._meta.db_table)} {src}"
+        match = f"{src}.{qn(part._meta.pk.column)} = {table}.{pk}"
+        for name in names:
+            column = qn(model._meta.get_field(name).column)
+            value = f"{src}.{qn(part._meta.get_field(name).column)}"
+            if syntax == "join":
+                sets.append(f"{table}.{column} = {value}")
+            elif syntax == "from":
+                sets.append(f"{column} = {value}")
+            else:
+                sets.append(f"{column} = (SELECT {value} FROM {source} WHERE {match})")
+        sources.append(source)
+        matches.append(match)
+    if syntax == "join":
+        joins = " ".join(f"JOIN {s} ON {m}" for s, m in zip(sources, matches))
+        sql = f"UPDATE {table} {joins} SET {', '.join(sets)}"
+    elif syntax == "from":
+        sql = f"UPDATE {table} SET {', '.join(sets)} FROM {', '.join(sources)} WHERE {' AND '.join(matches)}"
+    else:
+        found = " AND ".join(f"EXISTS (SELECT 1 FROM {s} WHERE {m})" for s, m in zip(sources, matches))
+        sql = f"UPDATE {table} SET {', '.join(sets)} WHERE {found}"
+    run_sql(schema_editor, sql)
+'''
+
+#: The functions of the copy migration, written into the file (after ``UPDATE_FUNCTION``).
+COPY_FUNCTIONS = '''
+def copy_to_partials(apps, schema_editor):
+    """Forwards: fill each new partial's table from its broken-down model's (INSERT ... SELECT).
+
+    One operation for every partial: one transaction on every database (on
+    MySQL too, where the migration itself has none). A partial's rows with the
+    primary key of a row being copied are copied again: on MySQL a failure later
+    in the migration leaves this copy committed, and the retry starts over.
+    """
+    qn = schema_editor.quote_name
+    for model_name, partials in MOVED.items():
+        model = apps.get_model(APP_LABEL, model_name)
+        table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+        for part_name, names in partials.items():
+            part = apps.get_model(APP_LABEL, part_name)
+            part_table, part_pk = qn(part._meta.db_table), qn(part._meta.pk.column)
+            run_sql(schema_editor, f"DELETE FROM {part_table} WHERE {part_pk} IN (SELECT {pk} FROM {table})")
+            targets = [part_pk] + [qn(part._meta.get_field(n).column) for n in names]
+            values = [pk] + [qn(model._meta.get_field(n).column) for n in names]
+            run_sql(
+                schema_editor,
+                f"INSERT INTO {part_table} ({', '.join(targets)}) SELECT {', '.join(values)} FROM {table}",
+            )
+
+
+def copy_back_from_partials(apps, schema_editor):
+    """Backwards: the partials' values back into the model's rows, then out of the partials.
+
+    One UPDATE per broken-down model (``update_from_partials``), then each
+    partial's copied rows (those with a primary key of the model's table) are
+    deleted: the partials are left as the schema migration made them, so the
+    copy can run forwards again.
+    """
+    qn = schema_editor.quote_name
+    for model_name, partials in MOVED.items():
+        model = apps.get_model(APP_LABEL, model_name)
+        parts = [(apps.get_model(APP_LABEL, p), names) for p, names in partials.items()]
+        update_from_partials(schema_editor, model, parts)
+        table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
+        for part, _names in parts:
+            run_sql(
+                schema_editor,
+                f"DELETE FROM {qn(part._meta.db_table)} "
+                f"WHERE {qn(part._meta.pk.column)} IN (SELECT {pk} FROM {table})",
+            )
+'''
+
 #: The functions of the cleanup migration, written into the file (``MOVED`` and
-#: ``APP_LABEL`` are written above them).
+#: ``APP_LABEL`` are written above them, ``UPDATE_FUNCTION`` before them).
 CLEANUP_FUNCTIONS = '''
 def drop_moved_columns(apps, schema_editor):
     """Forwards: drop the columns whose values now live in the partial models."""
@@ -122,15 +244,14 @@ def restore_moved_columns(apps, schema_editor):
     """Backwards: re-add the moved columns, fill them from the partials, restore their definitions.
 
     Each column comes back nullable, without default, unique or index (a plain
-    ADD COLUMN, no table rebuild), is filled by one UPDATE ... FROM joining
-    every partial, then gets its real definition back. On SQLite that last step is one
-    rebuild of the table: the schema editor rebuilds it from the model, whose
-    fields all have their real definitions. Elsewhere each column is altered.
+    ADD COLUMN, no table rebuild), is filled by one UPDATE joining every partial
+    (``update_from_partials``), then gets its real definition back. On SQLite
+    that last step is one rebuild of the table: the schema editor rebuilds it
+    from the model, whose fields all have their real definitions. Elsewhere
+    each column is altered.
     """
-    qn = schema_editor.quote_name
     for model_name, partials in MOVED.items():
         model = apps.get_model(APP_LABEL, model_name)
-        table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
         loose = {}
         for names in partials.values():
             for name in names:
@@ -141,19 +262,8 @@ def restore_moved_columns(apps, schema_editor):
                 if hasattr(real, "auto_now"):
                     loose[name].auto_now = loose[name].auto_now_add = False
                 schema_editor.add_field(model, loose[name])
-        assignments, sources, joins = [], [], []
-        for index, (part_name, names) in enumerate(partials.items()):
-            part, src = apps.get_model(APP_LABEL, part_name), qn(f"src{index}")
-            assignments += [
-                f"{qn(model._meta.get_field(n).column)} = {src}.{qn(part._meta.get_field(n).column)}"
-                for n in names
-            ]
-            sources.append(f"{qn(part._meta.db_table)} AS {src}")
-            joins.append(f"{src}.{qn(part._meta.pk.column)} = {table}.{pk}")
-        schema_editor.execute(  # one UPDATE ... FROM for all partials: each row rewritten once
-            f"UPDATE {table} SET {', '.join(assignments)} FROM {', '.join(sources)} "
-            f"WHERE {' AND '.join(joins)}"
-        )
+        parts = [(apps.get_model(APP_LABEL, p), names) for p, names in partials.items()]
+        update_from_partials(schema_editor, model, parts)
         changed = [
             model._meta.get_field(name)
             for name in loose
@@ -164,6 +274,8 @@ def restore_moved_columns(apps, schema_editor):
         for real in changed:
             schema_editor.alter_field(model, loose[real.name], real)
 '''
+
+
 
 
 def _local_function(name: str) -> Any:
@@ -223,14 +335,19 @@ class BreakdownPlan:
         out = []
         for migration in self.migrations():
             text = MigrationWriter(migration, include_header=False).as_string()
-            if migration.operations is not None and migration.operations == self.cleanup:
-                text = _with_functions(text, self.app_label, self.moved)
+            if migration.operations and migration.operations == self.cleanup:
+                text = _with_functions(text, self.app_label, self.moved, CLEANUP_FUNCTIONS, cleanup=True)
+            elif migration.operations and migration.operations == self.copy:
+                text = _with_functions(text, self.app_label, self.moved, COPY_FUNCTIONS)
             out.append(HEADER + text)
         return out
 
 
-def _with_functions(text: str, app_label: str, moved: dict[str, dict[str, list[str]]]) -> str:
-    """Write the cleanup's functions into its file, in place of the stand-in module."""
+def _with_functions(
+    text: str, app_label: str, moved: dict[str, dict[str, list[str]]], functions: str, *,
+    cleanup: bool = False,
+) -> str:
+    """Write a migration's functions into its file, in place of the stand-in module."""
     text = text.replace(f"import {_LOCAL}\n", "").replace(f"{_LOCAL}.", "")
     constants = (
         f"APP_LABEL = {app_label!r}\n"
@@ -238,12 +355,28 @@ def _with_functions(text: str, app_label: str, moved: dict[str, dict[str, list[s
         f"MOVED = {moved!r}\n"
     )
     head, sep, tail = text.partition("\n\nclass Migration(")
-    head = head.replace(
-        "from django.db import migrations",
-        "import copy\n\nfrom django.db.models import NOT_PROVIDED\nfrom django.db import migrations",
-        1,
+    if cleanup:
+        head = head.replace(
+            "from django.db import migrations",
+            "import copy\n\nfrom django.db.models import NOT_PROVIDED\nfrom django.db import migrations",
+            1,
+        )
+    return f"{head}\n\n{constants}\n{UPDATE_FUNCTION}\n{functions}{sep}{tail}"
+
+
+def _copy_operation() -> Operation:
+    """The copy: one ``RunPython`` for every partial, its two functions written into the file.
+
+    Not the library's ``CopyDataToPartial``: that one is ``atomic = True``, so on a
+    database without transactional DDL (MySQL) Django runs it inside a transaction,
+    where its ``schema_editor.execute()`` is refused (``TransactionManagementError``),
+    and its reverse is ``UPDATE ... FROM``, which MySQL lacks. The written
+    functions run the same ``INSERT ... SELECT`` through a cursor, and reverse with
+    each database's own multi-table ``UPDATE``.
+    """
+    return migrations.RunPython(
+        _local_function("copy_to_partials"), _local_function("copy_back_from_partials"), elidable=True
     )
-    return f"{head}\n\n{constants}\n{CLEANUP_FUNCTIONS}{sep}{tail}"
 
 
 def _cleanup_operation(plan: BreakdownPlan, removes: list[migrations.RemoveField]) -> Operation:
@@ -501,9 +634,6 @@ def plan_breakdown(
                 continue
             part_name = created[partial].name
             model_label = old_state.models[app_label, model_name].name
-            plan.copy.append(
-                migration_ops.CopyDataToPartial(full_model_name=model_label, part_model_name=part_name)
-            )
             plan.partials.append(part_name)
             plan.moved.setdefault(model_label, {})[part_name] = [
                 op.name
@@ -511,6 +641,8 @@ def plan_breakdown(
                 if (op.model_name_lower, op.name_lower) in moved
                 and moved[op.model_name_lower, op.name_lower] == partial
             ]
+    if plan.moved:
+        plan.copy.append(_copy_operation())
     if removes:
         plan.cleanup.append(_cleanup_operation(plan, removes))
     _verify(plan, apps, app_label, loader)
@@ -654,11 +786,12 @@ def summary(plan: BreakdownPlan, paths: Sequence[Path] | None = None) -> list[st
             shown = f"{plan.app_label}/migrations/{migration.name}.py (not written: dry run)"
         lines.append(f"  {shown}")
         for op in migration.operations:
-            if isinstance(op, migration_ops.CopyDataToPartial):
-                lines.append(
-                    f"    + Copy the values of {op.part_model_name} from {op.full_model_name} "
-                    "(INSERT ... SELECT)"
-                )
+            if op in plan.copy:
+                lines += [
+                    f"    + Copy the values of {part} from {model} (INSERT ... SELECT)"
+                    for model, partials in plan.moved.items()
+                    for part in partials
+                ]
             elif isinstance(op, migrations.SeparateDatabaseAndState) and not isinstance(
                 op, _AddVirtualFieldCall
             ):

@@ -13,7 +13,9 @@ hand-written recipe does, with Django's own operations only:
    Foreign keys pointing at the table follow the rename in the database
    (PostgreSQL and SQLite 3.26+), so nothing is rebuilt. With
    ``rename_db_objects`` on PostgreSQL, a ``RunPython`` also renames the
-   constraints, indexes and sequences named after the old tables (names
+   constraints, indexes and sequences named after the old tables (on
+   MySQL/MariaDB the foreign keys, dropped and added again, checks and indexes;
+   names
    longer than the database's limit are shortened the way Django does,
    ``truncate_name`` with a hash);
 2. in the new app, a state-only ``CreateModel`` (the table already exists);
@@ -73,7 +75,16 @@ from django.db.migrations.writer import MigrationWriter
 from helpers.core import graph as graph_checks
 from helpers.writers.file_writer import write_all
 
-__all__ = ["DbObjectRename", "MoveModelError", "MovePlan", "move_model", "plan_move", "postgresql_renames"]
+__all__ = [
+    "DbObjectRename",
+    "MoveModelError",
+    "MovePlan",
+    "db_object_renames",
+    "move_model",
+    "mysql_renames",
+    "plan_move",
+    "postgresql_renames",
+]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
@@ -148,20 +159,69 @@ def content_type_backwards(apps, schema_editor):
 '''
 
 _DB_OBJECTS_CODE = '''
-# PostgreSQL objects named after the old tables: (kind, table, old name, new name),
+# {vendor_name} objects named after the old tables: (kind, table, old name, new name),
 # the table as named after the rename. Other databases: nothing to rename.
+DB_VENDOR = {vendor!r}
 DB_OBJECTS = [
 {rows}]
 
 
+def _mysql_index_exists(schema_editor, table, name):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND INDEX_NAME = %s",
+            [table, name],
+        )
+        return cursor.fetchone() is not None
+
+
+def _mysql_constraint_sql(schema_editor, kind, table, name):
+    """MySQL cannot rename a foreign key or check constraint: its definition, to add it anew."""
+    qn = schema_editor.quote_name
+    with schema_editor.connection.cursor() as cursor:
+        if kind == "check":
+            cursor.execute(
+                "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS "
+                "WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = %s AND CONSTRAINT_NAME = %s",
+                [table, name],
+            )
+            return f"CHECK ({{cursor.fetchone()[0]}})"
+        cursor.execute(
+            "SELECT k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.UPDATE_RULE, "
+            "r.DELETE_RULE FROM information_schema.KEY_COLUMN_USAGE k "
+            "JOIN information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA "
+            "AND r.TABLE_NAME = k.TABLE_NAME AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME "
+            "WHERE k.CONSTRAINT_SCHEMA = DATABASE() AND k.TABLE_NAME = %s AND k.CONSTRAINT_NAME = %s "
+            "ORDER BY k.ORDINAL_POSITION",
+            [table, name],
+        )
+        rows = cursor.fetchall()
+    columns = ", ".join(qn(r[0]) for r in rows)
+    referenced = ", ".join(qn(r[2]) for r in rows)
+    return (f"FOREIGN KEY ({{columns}}) REFERENCES {{qn(rows[0][1])}} ({{referenced}}) "
+            f"ON UPDATE {{rows[0][3]}} ON DELETE {{rows[0][4]}}")
+
+
 def rename_db_objects(apps, schema_editor, backwards=False):
-    if schema_editor.connection.vendor != "postgresql":
+    if schema_editor.connection.vendor != DB_VENDOR:
         return
     qn = schema_editor.quote_name
     for kind, table, old, new in reversed(DB_OBJECTS) if backwards else DB_OBJECTS:
         if backwards:
             old, new = new, old
-        if kind == "constraint":
+        if DB_VENDOR == "mysql" and kind == "index":
+            if _mysql_index_exists(schema_editor, table, old):  # MariaDB renames a foreign key's own
+                # index when it adds the key again; MySQL keeps it under the old name
+                schema_editor.execute(f"ALTER TABLE {{qn(table)}} RENAME INDEX {{qn(old)}} TO {{qn(new)}}")
+        elif DB_VENDOR == "mysql":  # a foreign key or check: dropped and added again, in one statement
+            definition = _mysql_constraint_sql(schema_editor, kind, table, old)
+            drop = "FOREIGN KEY" if kind == "foreign key" else "CONSTRAINT"
+            schema_editor.execute(
+                f"ALTER TABLE {{qn(table)}} DROP {{drop}} {{qn(old)}}, "
+                f"ADD CONSTRAINT {{qn(new)}} {{definition}}"
+            )
+        elif kind == "constraint":
             schema_editor.execute(f"ALTER TABLE {{qn(table)}} RENAME CONSTRAINT {{qn(old)}} TO {{qn(new)}}")
         else:
             schema_editor.execute(f"ALTER {{kind.upper()}} {{qn(old)}} RENAME TO {{qn(new)}}")
@@ -294,12 +354,14 @@ class MovePlan:
                     lines.append(f"    - {described}")
         if self.rename_db_objects:
             if self.db_objects:
-                lines.append(f"PostgreSQL objects renamed after the new tables ({len(self.db_objects)}):")
+                vendor, count = _VENDOR_NAMES[self.vendor], len(self.db_objects)
+                lines.append(f"{vendor} objects renamed after the new tables ({count}):")
                 lines.extend(f"  {renamed}" for renamed in self.db_objects)
-            elif self.vendor != "postgresql":
+            elif self.vendor not in _VENDOR_NAMES:
                 lines.append(
                     f"--rename-db-objects: the database is {self.vendor}, whose object names carry no "
-                    "meaning; nothing to rename (run move_model against the PostgreSQL database for that)."
+                    "meaning; nothing to rename (run move_model against the PostgreSQL or MySQL database "
+                    "for that)."
                 )
             else:
                 lines.append("--rename-db-objects: no object is named after the old tables.")
@@ -319,7 +381,8 @@ class MovePlan:
                 return [
                     f"Move the content type of {self.model_name.lower()} from {self.source} to {self.target}"
                 ]
-            return [f"Rename {len(self.db_objects)} PostgreSQL objects named after the old tables"]
+            vendor = _VENDOR_NAMES[self.vendor]
+            return [f"Rename {len(self.db_objects)} {vendor} objects named after the old tables"]
         return [operation.describe()]
 
 
@@ -410,18 +473,95 @@ def postgresql_renames(connection: Any, mapping: dict[str, str]) -> list[DbObjec
         for kind, query in _PG_OBJECT_QUERIES:
             cursor.execute(query, [olds] * query.count("%s"))
             for table, name in cursor.fetchall():
-                new = _renamed(name, mapping)
-                if new == name:
+                if _renamed(name, mapping) == name:
                     continue
-                shortened = len(new) > limit
-                if shortened:
-                    new = truncate_name(new, limit)
+                new, shortened = _shortened(name, mapping, limit)
                 found.append(DbObjectRename(kind, mapping.get(table, table), name, new, shortened))
     news = [r.new for r in found]
     clashes = sorted({n for n in news if news.count(n) > 1})
     if clashes:
         raise MoveModelError(f"Two objects would both be renamed {', '.join(clashes)}; nothing was written.")
     return found
+
+
+_VENDOR_NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL"}
+
+
+def _shortened(name: str, mapping: dict[str, str], limit: int | None) -> tuple[str, bool]:
+    """``name`` renamed after ``mapping``; over ``limit``, shortened as Django does (``truncate_name``)."""
+    new = _renamed(name, mapping)
+    if limit and len(new) > limit:
+        return truncate_name(new, limit), True
+    return new, False
+
+
+def mysql_renames(connection: Any, mapping: dict[str, str]) -> list[DbObjectRename]:
+    """The foreign keys, check constraints and indexes of a MySQL/MariaDB database named after old tables.
+
+    ``mapping`` is ``old table -> new table``. Listed: the foreign keys of the
+    old tables and those pointing at them, their check constraints, and the
+    indexes of the old tables, plus the index InnoDB made for each listed foreign
+    key (it carries the key's name). Each new name replaces the old table names
+    found as whole ``_``-separated parts; over the database's limit (64
+    characters) it is shortened the way Django does
+    (:func:`django.db.backends.utils.truncate_name`, a hash of the full name).
+    Foreign keys come first (MySQL drops and adds them again), then checks, then
+    indexes (renamed in place).
+    """
+    if connection.vendor != "mysql" or not mapping:
+        return []
+    olds = list(mapping)
+    marks = ", ".join(["%s"] * len(olds))
+    limit = connection.ops.max_name_length()
+    found: list[DbObjectRename] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS "  # noqa: S608 (only %s placeholders)
+            f"WHERE CONSTRAINT_SCHEMA = DATABASE() AND (TABLE_NAME IN ({marks}) "
+            f"OR REFERENCED_TABLE_NAME IN ({marks})) ORDER BY 1, 2",
+            olds + olds,
+        )
+        keys = [(table, name) for table, name in cursor.fetchall() if _renamed(name, mapping) != name]
+        cursor.execute(
+            "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.CHECK_CONSTRAINTS "  # noqa: S608 (only %s placeholders)
+            f"WHERE CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME IN ({marks}) ORDER BY 1, 2",
+            olds,
+        )
+        checks = [(table, name) for table, name in cursor.fetchall() if _renamed(name, mapping) != name]
+        tables = sorted(set(olds) | {table for table, _ in keys})
+        cursor.execute(
+            "SELECT DISTINCT TABLE_NAME, INDEX_NAME FROM information_schema.STATISTICS "  # noqa: S608 (only %s placeholders)
+            f"WHERE TABLE_SCHEMA = DATABASE() AND INDEX_NAME <> 'PRIMARY' "
+            f"AND TABLE_NAME IN ({', '.join(['%s'] * len(tables))}) ORDER BY 1, 2",
+            tables,
+        )
+        indexes = [
+            (table, name)
+            for table, name in cursor.fetchall()
+            if _renamed(name, mapping) != name and (table in mapping or (table, name) in keys)
+        ]
+    for kind, objects in (("foreign key", keys), ("check", checks), ("index", indexes)):
+        for table, name in objects:
+            new, shortened = _shortened(name, mapping, limit)
+            found.append(DbObjectRename(kind, mapping.get(table, table), name, new, shortened))
+    # Foreign key and check names are unique in the database, index names in their table.
+    spaces = [("index", r.table, r.new) if r.kind == "index" else ("constraint", "", r.new) for r in found]
+    clashes = sorted({space[2] for space in spaces if spaces.count(space) > 1})
+    if clashes:
+        raise MoveModelError(f"Two objects would both be renamed {', '.join(clashes)}; nothing was written.")
+    return found
+
+
+def db_object_renames(connection: Any, mapping: dict[str, str]) -> list[DbObjectRename]:
+    """The objects named after ``mapping``'s old tables that ``--rename-db-objects`` renames.
+
+    PostgreSQL (:func:`postgresql_renames`) and MySQL/MariaDB
+    (:func:`mysql_renames`); none elsewhere (SQLite's index names carry no
+    meaning to it and its constraints have none).
+    """
+    if connection.vendor == "mysql":
+        return mysql_renames(connection, mapping)
+    return postgresql_renames(connection, mapping)
 
 
 def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
@@ -544,7 +684,7 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
     for old, new in tables:
         _checked_identifier(old, connection)
         _checked_identifier(new, connection)
-    db_objects = postgresql_renames(connection, dict(tables)) if rename_db_objects else []
+    db_objects = db_object_renames(connection, dict(tables)) if rename_db_objects else []
 
     code_state = ProjectState.from_apps(global_apps)
     naive = _changes(state, code_state, loader)
@@ -601,8 +741,14 @@ def plan_move(model: str, target_app: str, *, rename_db_objects: bool = False,
         a_operations.append(SeparateDatabaseAndState(database_operations=[alter_table]))
     if db_objects:
         rows = "".join(f"    {(r.kind, r.table, r.old, r.new)!r},\n" for r in db_objects)
-        a_code = _DB_OBJECTS_CODE.format(rows=rows)
-        a_operations.append(RunPython(_Code("db_objects_forwards"), _Code("db_objects_backwards")))
+        a_code = _DB_OBJECTS_CODE.format(
+            rows=rows, vendor=connection.vendor, vendor_name=_VENDOR_NAMES[connection.vendor]
+        )
+        # On MySQL, outside a transaction: Django refuses DDL inside one there (no transactional DDL).
+        atomic = False if connection.vendor == "mysql" else None
+        a_operations.append(
+            RunPython(_Code("db_objects_forwards"), _Code("db_objects_backwards"), atomic=atomic)
+        )
     # The rename runs after every migration that points at the old table: on a fresh database a
     # foreign key created after it would name a table that no longer exists (PostgreSQL refuses).
     pointing = [_leaf(loader, app) for app in sorted(alter_fields) if app != source]

@@ -79,13 +79,13 @@ def applied(survey):
 
 
 def current_version(*, lock=False):
-    """The stamp in the database; with ``lock`` on PostgreSQL, held (FOR SHARE) until commit."""
+    """The stamp in the database; with ``lock``, held (shared) until commit on PostgreSQL and MySQL."""
     from .models import SchemaStamp
 
     qn = connection.ops.quote_name
     sql = f"SELECT {qn('version')} FROM {qn(SchemaStamp._meta.db_table)} WHERE {qn('name')} = %s"  # noqa: S608
-    if lock and connection.vendor == "postgresql":
-        sql += " FOR SHARE"
+    if lock and connection.vendor in ("postgresql", "mysql"):  # MariaDB 10.11 has no FOR SHARE
+        sql += " FOR SHARE" if connection.vendor == "postgresql" else " LOCK IN SHARE MODE"
     with connection.cursor() as cursor:
         cursor.execute(sql, [STAMP])
         row = cursor.fetchone()
@@ -95,11 +95,11 @@ def current_version(*, lock=False):
 def lock_stamp():
     """Hold the stamp row until the transaction ends: schema changes happen one at a time.
 
-    PostgreSQL: ``SELECT ... FOR UPDATE`` waits for every transaction holding the row (a
-    change, or a request holding it FOR SHARE) and, in READ COMMITTED, every later statement
-    of this transaction sees what they committed. SQLite: the project's transactions take
-    the write lock at ``BEGIN`` (``transaction_mode = "IMMEDIATE"``), so a second change
-    waits at its ``BEGIN`` already; the query only makes sure the row exists.
+    PostgreSQL, MySQL: ``SELECT ... FOR UPDATE`` waits for every transaction holding the row
+    (a change, or a request holding it shared) and, in READ COMMITTED, every later statement
+    sees what they committed (on MySQL after schema_change()'s GET_LOCK; its DDL runs on a
+    connection of its own). SQLite: the project's transactions take the write lock at ``BEGIN``
+    (``transaction_mode = "IMMEDIATE"``): a second change waits there; this only makes the row.
     """
     from .models import SchemaStamp
 

@@ -15,7 +15,8 @@ class Command(BaseCommand):
 
     help = (
         "Copy the whole database (SQLite: a file in the backups folder, <BASE_DIR>/backups/ or "
-        "settings.DB_BACKUP_DIR; PostgreSQL: a database on the same server) under NAME; "
+        "settings.DB_BACKUP_DIR; PostgreSQL: a database on the same server; MySQL: a mariadb-dump "
+        "file and its checksum in the backups folder) under NAME; "
         "restore_database NAME puts it back."
     )
 

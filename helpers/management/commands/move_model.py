@@ -27,7 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("target_app", help="the app label the model moved to")
         parser.add_argument(
             "--rename-db-objects", action="store_true",
-            help="PostgreSQL: also rename the sequence, indexes and constraints named after the old table",
+            help="PostgreSQL, MySQL/MariaDB: also rename the indexes, constraints (and sequence) named after "
+                 "the old table",
         )
         parser.add_argument("--dry-run", action="store_true", help="show the migrations; write nothing")
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="the database to check against")
