@@ -629,11 +629,13 @@ def owner_alive(mark: str) -> bool:
 class _ServerBackend(_Backend):
     """What the server backends (PostgreSQL, MySQL) share: a build database made on the server.
 
-    Subclasses set ``original`` and ``prefix`` and give ``_admin``, ``_drop`` and ``_create``.
+    Subclasses set ``original``, ``prefix`` and ``swept`` and give ``_admin``, ``_drop``,
+    ``_create`` and ``_marked``.
     """
 
     original: BaseDatabaseWrapper
     prefix: str
+    swept: set[str]  # servers this process has swept (the module's set of the vendor)
 
     def _admin(self) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -643,6 +645,22 @@ class _ServerBackend(_Backend):
 
     def _create(self, cursor: Any, name: str) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def _marked(self, cursor: Any, prefix: str) -> dict[str, str]:  # pragma: no cover - interface
+        """The server's databases whose comment starts with ``prefix``: name -> comment."""
+        raise NotImplementedError
+
+    def _sweep(self) -> None:
+        """Drop the harness databases of processes that are gone (once per process and server)."""
+        s = self.original.settings_dict
+        server = f"{s.get('HOST')}|{s.get('PORT')}"
+        if server in self.swept:
+            return
+        self.swept.add(server)
+        with self._admin() as cursor:
+            for name, mark in self._marked(cursor, f"{OWNER_MARK} ").items():
+                if not owner_alive(mark):
+                    self._drop(cursor, name)
 
     def _connect(self, name: str) -> BaseDatabaseWrapper:
         wrapper = _new_wrapper(self.original, name)
@@ -674,6 +692,8 @@ class _PostgresBackend(_ServerBackend):
     gone (a killed test run), never those of a run still going on.
     """
 
+    swept = _pg_swept
+
     def __init__(self, original: BaseDatabaseWrapper, *, rolls_back: bool = True) -> None:
         super().__init__(original)
         self.rolls_back = rolls_back
@@ -699,22 +719,13 @@ class _PostgresBackend(_ServerBackend):
         cursor.execute(f"CREATE DATABASE {qn(name)}" + (f" TEMPLATE {qn(template)}" if template else ""))
         cursor.execute(f"COMMENT ON DATABASE {qn(name)} IS '{_owner_mark()}'")  # only [A-Za-z0-9._:= -]
 
-    def _sweep(self) -> None:
-        """Drop the harness databases of processes that are gone (once per process and server)."""
-        s = self.original.settings_dict
-        server = f"{s.get('HOST')}|{s.get('PORT')}"
-        if server in _pg_swept:
-            return
-        _pg_swept.add(server)
-        with self._admin() as cursor:
-            cursor.execute(
-                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
-                "WHERE shobj_description(oid, 'pg_database') LIKE %s ORDER BY datname",
-                [f"{OWNER_MARK} %"],
-            )
-            for name, mark in cursor.fetchall():
-                if not owner_alive(mark):
-                    self._drop(cursor, name)
+    def _marked(self, cursor: Any, prefix: str) -> dict[str, str]:
+        cursor.execute(
+            "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE shobj_description(oid, 'pg_database') LIKE %s ORDER BY datname",
+            [f"{prefix}%"],
+        )
+        return dict(cursor.fetchall())
 
     def keep(self, wrapper: BaseDatabaseWrapper, key: str) -> str:
         _really_close(wrapper)
@@ -887,6 +898,8 @@ class _MysqlBackend(_ServerBackend):
     drops only the harness databases whose owner is gone.
     """
 
+    swept = _mysql_swept
+
     def __init__(self, original: BaseDatabaseWrapper) -> None:
         super().__init__(original)
         full = str(original.settings_dict["NAME"])
@@ -946,17 +959,6 @@ class _MysqlBackend(_ServerBackend):
         )
         return dict(cursor.fetchall())
 
-    def _sweep(self) -> None:
-        """Drop the harness databases of processes that are gone (once per process and server)."""
-        s = self.original.settings_dict
-        server = f"{s.get('HOST')}|{s.get('PORT')}"
-        if server in _mysql_swept:
-            return
-        _mysql_swept.add(server)
-        with self._admin() as cursor:
-            for name, mark in self._marked(cursor, f"{OWNER_MARK} ").items():
-                if not owner_alive(mark):
-                    self._drop(cursor, name)
 
     # -- reading and copying tables
 
