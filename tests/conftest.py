@@ -46,10 +46,6 @@ def _mark_known_broken(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
-#: Tests (node id prefixes) that cannot run on the MySQL pass, and why (reported as skipped); none now.
-MYSQL_NOT_YET: dict[str, str] = {}
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _mark_known_broken(items)
     reason = os.environ.get("KIT_POSTGRES_SKIP_REASON")
@@ -64,11 +60,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             item.add_marker(marker)
         return
-    if os.environ.get("KIT_BACKEND") == "mysql":
-        for item in items:
-            reason = next((r for prefix, r in MYSQL_NOT_YET.items() if item.nodeid.startswith(prefix)), None)
-            if reason:
-                item.add_marker(pytest.mark.skip(reason=f"MySQL pass: {reason}"))
     if os.environ.get("KIT_BACKEND") in ("postgresql", "mysql"):  # cells that show SQLite's own behaviour
         for item in items:
             if "sqlite" in _cell_tags(item):

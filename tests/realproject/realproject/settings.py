@@ -62,6 +62,8 @@ ROOT_URLCONF = "realproject.urls"
 _url = os.environ.get("REALPROJECT_DATABASE_URL")
 if _url:
     DATABASES = {"default": dj_database_url.parse(_url)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":  # the whole of Unicode
+        DATABASES["default"]["OPTIONS"] = {"charset": "utf8mb4", **DATABASES["default"].get("OPTIONS", {})}
 else:
     DATABASES = {
         "default": {
