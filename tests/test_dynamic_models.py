@@ -500,6 +500,31 @@ def test_admin_changelist_follows_definition_changes(surveys):
     assert da.changelist_columns(client.get(url).content) == ["id", "rating", "comment", "email"]
 
 
+def test_a_survey_never_applied_is_left_out_of_the_rebuild(surveys):
+    """A row whose ``applied_spec`` is SQL NULL (never applied) has no model; the others keep theirs."""
+    from surveys import dynamic
+    from surveys.models import Survey
+
+    make_survey("feedback")
+    other = make_survey("other")
+    Survey.objects.filter(pk=other.pk).update(applied_spec=None)
+    dynamic.refresh()
+    assert dynamic.response_model("feedback") is not None
+    assert dynamic.response_model("other") is None
+
+
+def test_the_survey_changelist_offers_no_bulk_delete(surveys):
+    """A bulk delete would drop response tables outside ``schema_change()``: the action is removed.
+
+    (Django 6.1 passes ``action_location`` to ``get_actions``; the override takes it on.)
+    """
+    make_survey()
+    page = staff_client().get("/admin/surveys/survey/")
+    assert page.status_code == 200
+    assert b'name="action"' not in page.content or b'value="delete_selected"' not in page.content
+    assert b"/admin/surveys/survey/" in page.content  # the changelist itself, with the survey listed
+
+
 def test_stale_admin_shows_old_columns_until_reregistered_and_urls_reloaded(surveys):
     dm.apply_schema(None, SPEC)
     old = surveys.cache.get(SPEC)

@@ -59,7 +59,7 @@ class SurveyAdmin(admin.ModelAdmin):
         with schema_change():
             return self._delete_view(request, object_id, extra_context)
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    def get_actions(self, request, action_location=None):  # Django 6.1 passes action_location
+        actions = super().get_actions(request, *(() if action_location is None else (action_location,)))
         actions.pop("delete_selected", None)  # a bulk delete would bypass the schema transaction
         return actions
