@@ -391,3 +391,24 @@ def test_hidden_leftovers_and_databases_of_the_project_are_not_copied(tmp_path, 
         assert not (sb.root / ".migration_harness").exists()
     finally:
         sb.close()
+
+
+def test_start_falls_back_to_sqlite_where_the_chapter_says_its_technique_cannot_run(monkeypatch, capsys):
+    """``start(..., unsupported=("mysql",))`` on a MySQL pass: a SQLite sandbox, no server asked."""
+    from helpers.notebook import sandbox as module
+
+    monkeypatch.setenv("DATABASE_URL", "mysql://kit:kit@127.0.0.1:9/kit")  # no server there: never used
+    before = len(module._notebook_sandboxes)
+    sb = module.start("authors", unsupported=("mysql",))
+    try:
+        assert sb.backend == "sqlite"
+        assert "Sandbox ready: apps authors on sqlite." in capsys.readouterr().out
+    finally:
+        sb.close()
+        module._notebook_sandboxes.remove(sb)
+    with pytest.raises(SandboxError, match="Unknown backend 'oracle' in unsupported"):
+        module.start("authors", unsupported=("oracle",))
+    # not unsupported there: the MySQL server is asked for, and its absence is a clear error
+    with pytest.raises(SandboxError, match=r"Cannot reach the MySQL server at 127\.0\.0\.1:9 .*\.ci/mysql start"):
+        module.start("authors", unsupported=("postgresql",))
+    assert len(module._notebook_sandboxes) == before  # the failed start left no sandbox behind

@@ -468,12 +468,27 @@ class _Database:
     name: str | None = None
 
     def create(self) -> None:
-        """Create the server's database (SQLite creates its file on first use)."""
+        """Create the server's database (SQLite creates its file on first use).
+
+        A server that cannot be reached (or refuses the login) is a :class:`SandboxError`
+        saying which server and what to do.
+        """
         if self.server_url and self.name:
-            if self.backend == "mysql":
-                _mysql_create_database(self.server_url, self.name)
-            else:
-                _pg_create_database(self.server_url, self.name)
+            try:
+                if self.backend == "mysql":
+                    _mysql_create_database(self.server_url, self.name)
+                else:
+                    _pg_create_database(self.server_url, self.name)
+            except Exception as error:
+                if type(error).__name__ != "OperationalError":  # MySQLdb's and psycopg's connection errors
+                    raise
+                where = urlsplit(self.server_url)
+                kind, script = ("MySQL", "mysql") if self.backend == "mysql" else ("PostgreSQL", "postgres")
+                raise SandboxError(
+                    f"Cannot reach the {kind} server at {where.hostname}:{where.port} ({error}). "
+                    f'Start one (`eval "$(.ci/{script} start)"` sets DATABASE_URL), or unset DATABASE_URL '
+                    "for SQLite, then restart the kernel."
+                ) from error
 
     def drop(self) -> None:
         """Drop the server's database, whoever is still connected to it."""
@@ -1220,13 +1235,23 @@ def _close_notebook_sandboxes() -> None:
 atexit.register(_close_notebook_sandboxes)
 
 
-def start(*apps: str, backend: str | None = None) -> Sandbox:
+def start(*apps: str, backend: str | None = None, unsupported: tuple[str, ...] = ()) -> Sandbox:
     """Start this notebook's sandbox: a private copy of the project with ``apps``.
 
     ``backend`` is ``"sqlite"``, ``"postgresql"`` or ``"mysql"``; by default the server
-    ``DATABASE_URL`` points at (PostgreSQL or MySQL), SQLite otherwise. The
-    sandbox is removed when the kernel exits (also after a failed cell).
+    ``DATABASE_URL`` points at (PostgreSQL or MySQL), SQLite otherwise. ``unsupported``
+    names backends the chapter's technique cannot run on: when the default would be
+    one of them, the sandbox is SQLite instead (the chapter's own cells tagged with
+    that backend show why). The sandbox is removed when the kernel exits (also after
+    a failed cell).
     """
+    unknown = sorted(set(unsupported) - set(BACKENDS))
+    if unknown:
+        raise SandboxError(f"Unknown backend {unknown[0]!r} in unsupported: choose from {', '.join(BACKENDS)}.")
+    if backend is None and unsupported:
+        default = "mysql" if _mysql_server_url(None) else "postgresql" if _postgres_server_url(None) else "sqlite"
+        if default in unsupported:
+            backend = "sqlite"
     # Jupyter runs cells inside an event loop, so Django would refuse synchronous database
     # access from them; its documentation names this variable as the fix for notebooks.
     # Only this process gets it: manage.py commands run without it.
