@@ -1247,10 +1247,12 @@ def start(*apps: str, backend: str | None = None, unsupported: tuple[str, ...] =
     """
     unknown = sorted(set(unsupported) - set(BACKENDS))
     if unknown:
-        raise SandboxError(f"Unknown backend {unknown[0]!r} in unsupported: choose from {', '.join(BACKENDS)}.")
+        raise SandboxError(
+            f"Unknown backend {unknown[0]!r} in unsupported: choose from {', '.join(BACKENDS)}."
+        )
     if backend is None and unsupported:
-        default = "mysql" if _mysql_server_url(None) else "postgresql" if _postgres_server_url(None) else "sqlite"
-        if default in unsupported:
+        default = "mysql" if _mysql_server_url(None) else "postgresql" if _postgres_server_url(None) else None
+        if (default or "sqlite") in unsupported:
             backend = "sqlite"
     # Jupyter runs cells inside an event loop, so Django would refuse synchronous database
     # access from them; its documentation names this variable as the fix for notebooks.
