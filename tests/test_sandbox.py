@@ -406,8 +406,9 @@ def test_start_falls_back_to_sqlite_where_the_chapter_says_its_technique_cannot_
     finally:
         sb.close()
         module._notebook_sandboxes.remove(sb)
-    with pytest.raises(SandboxError, match="Unknown backend 'oracle' in unsupported"):
-        module.start("authors", unsupported=("oracle",))
+    for wrong in ("oracle", "sqlite"):
+        with pytest.raises(SandboxError, match=f"Cannot leave out '{wrong}' .*SQLite is the fallback"):
+            module.start("authors", unsupported=(wrong,))
     # not unsupported there: the MySQL server is asked for, and its absence is a clear error
     with pytest.raises(SandboxError, match=r"Cannot reach the MySQL server at 127\.0\.0\.1:9 .*\.ci/mysql start"):
         module.start("authors", unsupported=("postgresql",))

@@ -1245,14 +1245,14 @@ def start(*apps: str, backend: str | None = None, unsupported: tuple[str, ...] =
     that backend show why). The sandbox is removed when the kernel exits (also after
     a failed cell).
     """
-    unknown = sorted(set(unsupported) - set(BACKENDS))
+    unknown = sorted(set(unsupported) - {"postgresql", "mysql"})
     if unknown:
         raise SandboxError(
-            f"Unknown backend {unknown[0]!r} in unsupported: choose from {', '.join(BACKENDS)}."
+            f"Cannot leave out {unknown[0]!r} (unsupported): name 'postgresql' or 'mysql'; SQLite is the fallback."
         )
     if backend is None and unsupported:
         default = "mysql" if _mysql_server_url(None) else "postgresql" if _postgres_server_url(None) else None
-        if (default or "sqlite") in unsupported:
+        if default in unsupported:
             backend = "sqlite"
     # Jupyter runs cells inside an event loop, so Django would refuse synchronous database
     # access from them; its documentation names this variable as the fix for notebooks.
