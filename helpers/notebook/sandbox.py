@@ -1248,7 +1248,8 @@ def start(*apps: str, backend: str | None = None, unsupported: tuple[str, ...] =
     unknown = sorted(set(unsupported) - {"postgresql", "mysql"})
     if unknown:
         raise SandboxError(
-            f"Cannot leave out {unknown[0]!r} (unsupported): name 'postgresql' or 'mysql'; SQLite is the fallback."
+            f"Cannot leave out {unknown[0]!r} (unsupported): name 'postgresql' or 'mysql'; "
+            "SQLite is the fallback."
         )
     if backend is None and unsupported:
         default = "mysql" if _mysql_server_url(None) else "postgresql" if _postgres_server_url(None) else None
