@@ -304,8 +304,8 @@ def pytest_args(python: str, extra: list[str], *, strict: bool, paths: list[str]
 
 
 def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[str, ...] = ("tests", "notebooks"),
-           label: str = "", with_mysql: bool = True) -> int:
-    """Lint, then the SQLite, PostgreSQL and (``with_mysql``) MariaDB passes, with the tests of ``paths``.
+           label: str = "") -> int:
+    """Lint, then the SQLite, PostgreSQL and MariaDB passes, with the tests of ``paths``.
 
     ``strict`` checks notebooks against their committed outputs (the 5.2 LTS ones) on
     SQLite; otherwise notebooks must only run without error.
@@ -353,11 +353,8 @@ def passes(python: str, extra: list[str], *, strict: bool = True, paths: tuple[s
                         cwd=ROOT, env=pg_env, check=False)  # fmt: skip
     pg_time, started = _minutes(time.monotonic() - started), time.monotonic()
 
-    if with_mysql:
-        mysql, mysql_note = mysql_pass(python, extra, base_env, paths, label)
-        mysql_note += f" ({_minutes(time.monotonic() - started)})"
-    else:
-        mysql, mysql_note = 0, " (not in this series: the MariaDB pass runs on the 5.2 LTS only)"
+    mysql, mysql_note = mysql_pass(python, extra, base_env, paths, label)
+    mysql_note += f" ({_minutes(time.monotonic() - started)})"
 
     say(f"SQLite pass{label}: {'passed' if sqlite.returncode == 0 else 'FAILED'} ({sqlite_time})")
     say(f"PostgreSQL pass{label}: {'passed' if pg.returncode == 0 else 'FAILED'} ({pg_time})"
@@ -386,9 +383,9 @@ def nox_session(series: str, args: list[str]) -> int:
 def test(extra: list[str]) -> int:
     """``kit.py test``: the 5.2 LTS passes, then the helpers' tests on every other series.
 
-    ``--django X.Y`` runs the whole suite (helpers and notebooks, both backends) on that
+    ``--django X.Y`` runs the whole suite (helpers and notebooks, every backend) on that
     series only. By default (and with ``--matrix``) the 5.2 passes are followed by the
-    helpers' tests on 6.0 and 6.1 (both backends, without what cannot differ:
+    helpers' tests on 6.0 and 6.1 (SQLite, PostgreSQL, MariaDB; without what cannot differ:
     ``MATRIX_DESELECT``) and the 6.1 canary against tests/compatibility.json;
     ``--no-matrix`` or ``KIT_MATRIX=0`` runs the 5.2 LTS passes only.
     """
@@ -430,7 +427,7 @@ def test(extra: list[str]) -> int:
                 skip = [f"--ignore={path}" for path in MATRIX_DESELECT]
                 results[f"Django {DJANGOS[other][0]} (helpers' tests)"] = nox_session(
                     other, ["passes", "--tests-only", *skip, *extra])  # fmt: skip
-                say(f"Django {DJANGOS[other][0]}, helpers' tests, both backends: {_minutes(time.monotonic() - started)}")
+                say(f"Django {DJANGOS[other][0]}, helpers' tests, every backend: {_minutes(time.monotonic() - started)}")
         started = time.monotonic()
         results[f"canary on Django {DJANGOS['6.1'][0]} against tests/compatibility.json"] = nox_session(
             "6.1", ["canary-run"])  # fmt: skip
@@ -698,7 +695,7 @@ def main(argv: list[str]) -> int:
         lax, tests_only = "--lax" in rest, "--tests-only" in rest
         rest = [a for a in rest if a not in ("--lax", "--tests-only")]
         return passes(sys.executable, rest, strict=not lax, paths=("tests",) if tests_only else ("tests", "notebooks"),
-                      label=f" [Django {django.get_version()}]", with_mysql=False)  # fmt: skip
+                      label=f" [Django {django.get_version()}]")  # fmt: skip
     if command == "canary-run":  # inside a nox session's venv
         os.chdir(ROOT)
         return canary_run(rest)
