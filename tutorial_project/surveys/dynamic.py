@@ -168,9 +168,7 @@ def refresh():
     from .models import Survey
 
     version = current_version()  # read first: a change after this is caught next time
-    # SQL NULL: never applied (``applied_spec=None`` would mean JSON null, deprecated in Django 6.1)
-    surveys = Survey.objects.filter(applied_spec__isnull=False).order_by("name")
-    specs = [spec for spec in map(applied, surveys) if spec is not None]
+    specs = [applied(s) for s in Survey.objects.filter(applied_spec__isnull=False).order_by("name")]
     live = [cache.get(spec) for spec in specs]
     wanted = {spec.model_name for spec in specs}
     gone = [m for m in cache.models() if m._meta.model_name not in wanted]
