@@ -263,6 +263,11 @@ class SchemaFreshnessMiddleware:
         and serves the request again (a safe method has no side effects to
         repeat), up to ``attempts`` times while changes keep coming. Costs one
         query per request when nothing changes, no transaction.
+
+        After a failure the stamp is read with ``lock=True``, which waits for a
+        change in progress (it holds the stamp) to commit. On MySQL that matters:
+        a change's DDL commits at once, before its stamp does, so a plain read
+        could still see the old stamp and take the failure for a real one.
         """
         for _ in range(attempts):
             seen = self.current_version()
@@ -271,7 +276,7 @@ class SchemaFreshnessMiddleware:
                     if self.current_version() != self.loaded_version():
                         self.rebuild()
             response = self.get_response(request)
-            if response.status_code < 500 or self.current_version() == seen:
+            if response.status_code < 500 or self.current_version(lock=True) == seen:
                 return response
         return response
 
