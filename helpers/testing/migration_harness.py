@@ -913,7 +913,7 @@ class _MysqlBackend(_ServerBackend):
         """Refuse a server without database comments (Oracle MySQL; MariaDB before 10.5)."""
         s = self.original.settings_dict
         server = f"{s.get('HOST')}|{s.get('PORT')}"
-        if server in _mysql_swept:  # checked with the sweep, once per process and server
+        if server in self.swept:  # checked with the sweep, once per process and server
             return
         with self._admin() as cursor:  # not the connection's own: its database need not exist
             cursor.execute("SELECT VERSION()")
